@@ -1,0 +1,218 @@
+//! What a collector may emit: one [`MetricDesc`] per metric family.
+//!
+//! Descriptions are the public contract of a collector. The exposition uses them for the
+//! `# HELP`/`# TYPE` lines and histogram buckets, rejects samples that do not match them, and the
+//! metrics reference in `docs/metrics.md` is generated from them.
+
+use serde::Serialize;
+
+/// The Prometheus type of a metric family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    /// A value that goes up and down.
+    Gauge,
+    /// A monotonically increasing total; its name ends in `_total`.
+    Counter,
+    /// Observations counted into the explicit buckets of the description.
+    Histogram,
+}
+
+impl MetricKind {
+    /// The lowercase name Prometheus uses in `# TYPE` lines.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Gauge => "gauge",
+            Self::Counter => "counter",
+            Self::Histogram => "histogram",
+        }
+    }
+}
+
+/// The base unit of a metric, as Prometheus conventions want it in the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A plain number (a count, a load average, a flag).
+    None,
+    /// Seconds, also for timestamps (`_timestamp_seconds`).
+    Seconds,
+    /// Bytes.
+    Bytes,
+    /// Bytes per second.
+    BytesPerSecond,
+    /// A ratio between 0 and 1.
+    Ratio,
+    /// Degrees Celsius.
+    Celsius,
+    /// Hertz.
+    Hertz,
+    /// Decibel-milliwatts (Wi-Fi signal level).
+    Dbm,
+    /// Pixels.
+    Pixels,
+    /// A metadata series whose value is always 1 (`_info`).
+    Info,
+}
+
+impl Unit {
+    /// The word used in the metrics reference; also the name suffix the unit implies, if any.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Seconds => "seconds",
+            Self::Bytes => "bytes",
+            Self::BytesPerSecond => "bytes_per_second",
+            Self::Ratio => "ratio",
+            Self::Celsius => "celsius",
+            Self::Hertz => "hertz",
+            Self::Dbm => "dbm",
+            Self::Pixels => "pixels",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// The description of one metric family a collector may emit.
+///
+/// `name` is given without the namespace: the exposition prefixes it (`memory_total_bytes` is
+/// rendered as `vimeo_monitor_memory_total_bytes` by default).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricDesc {
+    /// Name without the namespace, in `snake_case`, ending in the unit.
+    pub name: &'static str,
+    /// Gauge, counter or histogram.
+    pub kind: MetricKind,
+    /// Base unit.
+    pub unit: Unit,
+    /// One sentence for `# HELP`.
+    pub help: &'static str,
+    /// Names of the labels every sample of this family carries, in order.
+    pub labels: &'static [&'static str],
+    /// Upper bounds of the histogram buckets (histograms only; `+Inf` is implied).
+    pub buckets: &'static [f64],
+}
+
+impl MetricDesc {
+    /// A gauge without labels.
+    pub const fn gauge(name: &'static str, unit: Unit, help: &'static str) -> Self {
+        Self { name, kind: MetricKind::Gauge, unit, help, labels: &[], buckets: &[] }
+    }
+
+    /// A counter without labels; `name` ends in `_total`.
+    pub const fn counter(name: &'static str, unit: Unit, help: &'static str) -> Self {
+        Self { name, kind: MetricKind::Counter, unit, help, labels: &[], buckets: &[] }
+    }
+
+    /// A histogram with explicit bucket upper bounds (ascending).
+    pub const fn histogram(
+        name: &'static str,
+        unit: Unit,
+        help: &'static str,
+        buckets: &'static [f64],
+    ) -> Self {
+        Self { name, kind: MetricKind::Histogram, unit, help, labels: &[], buckets }
+    }
+
+    /// The same description with these label names.
+    pub const fn labels(mut self, labels: &'static [&'static str]) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// Problems with this description against Prometheus naming conventions; empty when fine.
+    ///
+    /// Checked when a collector is registered, so a bad name fails at start-up, not in a dashboard.
+    pub fn convention_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let name = self.name;
+        if !is_snake_identifier(name) {
+            problems.push(format!("metric `{name}`: names are lowercase snake_case ([a-z_][a-z0-9_]*)"));
+        }
+        for label in self.labels {
+            if !is_snake_identifier(label) || label.starts_with("__") || *label == "le" {
+                problems.push(format!(
+                    "metric `{name}`: label `{label}` is not a valid, non-reserved snake_case label name"
+                ));
+            }
+        }
+        let counter_suffix = name.ends_with("_total");
+        match self.kind {
+            MetricKind::Counter if !counter_suffix => {
+                problems.push(format!("counter `{name}` must end in `_total`"));
+            }
+            MetricKind::Gauge | MetricKind::Histogram if counter_suffix => {
+                problems.push(format!("{} `{name}` must not end in `_total`", self.kind.as_str()));
+            }
+            _ => {}
+        }
+        let stem = name.strip_suffix("_total").unwrap_or(name);
+        let suffix = self.unit.as_str();
+        if !suffix.is_empty() && !stem.ends_with(suffix) {
+            problems.push(format!("metric `{name}` in {suffix} must end in `_{suffix}`"));
+        }
+        match (self.kind, self.buckets.is_empty()) {
+            (MetricKind::Histogram, true) => {
+                problems.push(format!("histogram `{name}` needs explicit buckets"));
+            }
+            (MetricKind::Histogram, false) => {
+                if !self.buckets.windows(2).all(|w| w[0] < w[1])
+                    || self.buckets.iter().any(|b| !b.is_finite())
+                {
+                    problems.push(format!("histogram `{name}`: buckets must be finite and ascending"));
+                }
+            }
+            (_, false) => problems.push(format!("only histograms have buckets (`{name}`)")),
+            (_, true) => {}
+        }
+        if self.help.trim().is_empty() {
+            problems.push(format!("metric `{name}` needs help text"));
+        }
+        problems
+    }
+}
+
+fn is_snake_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conventions_accept_good_names() {
+        for desc in [
+            MetricDesc::gauge("memory_total_bytes", Unit::Bytes, "Total memory."),
+            MetricDesc::counter("runs_total", Unit::None, "Runs.").labels(&["result"]),
+            MetricDesc::gauge("build_info", Unit::Info, "Build.").labels(&["version"]),
+            MetricDesc::histogram("run_seconds", Unit::Seconds, "Runs.", &[0.1, 1.0]),
+        ] {
+            assert_eq!(desc.convention_problems(), Vec::<String>::new(), "{}", desc.name);
+        }
+    }
+
+    #[test]
+    fn conventions_reject_bad_names() {
+        let cases = [
+            (MetricDesc::gauge("Memory", Unit::None, "x"), "snake_case"),
+            (MetricDesc::counter("runs", Unit::None, "x"), "must end in `_total`"),
+            (MetricDesc::gauge("runs_total", Unit::None, "x"), "must not end in `_total`"),
+            (MetricDesc::gauge("memory_total", Unit::Bytes, "x"), "must end in `_bytes`"),
+            (MetricDesc::histogram("run_seconds", Unit::Seconds, "x", &[]), "explicit buckets"),
+            (MetricDesc::histogram("run_seconds", Unit::Seconds, "x", &[1.0, 0.5]), "ascending"),
+            (MetricDesc::gauge("up", Unit::None, "x").labels(&["le"]), "label `le`"),
+            (MetricDesc::gauge("up", Unit::None, " "), "help text"),
+        ];
+        for (desc, expected) in cases {
+            let problems = desc.convention_problems();
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{}: expected a problem containing {expected:?}, got {problems:?}",
+                desc.name
+            );
+        }
+    }
+}

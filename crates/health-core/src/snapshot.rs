@@ -1,0 +1,122 @@
+//! The result of one collection: a list of samples, built with a few small methods.
+
+/// Label pairs of one sample, in the order of the description's label names.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// The value of one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleValue {
+    /// The current value of a gauge.
+    Gauge(f64),
+    /// The current total of a counter, as the source reports it (absolute, not an increment).
+    Counter(u64),
+    /// Observations made during this run; empty means the series exists but saw nothing.
+    Histogram(Vec<f64>),
+}
+
+/// One series value: a metric name (without namespace), its labels and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Metric name as described, without the namespace.
+    pub name: &'static str,
+    /// Label pairs.
+    pub labels: Labels,
+    /// The value.
+    pub value: SampleValue,
+}
+
+/// Everything one collector run observed.
+///
+/// A series that is not in the snapshot is gone: the exposition drops it, so a removed ping host or
+/// an unplugged interface leaves `/metrics` at the next run instead of lingering with its last value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    samples: Vec<Sample>,
+}
+
+impl Snapshot {
+    /// An empty snapshot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a gauge without labels.
+    pub fn gauge(&mut self, name: &'static str, value: f64) -> &mut Self {
+        self.push(name, Vec::new(), SampleValue::Gauge(value))
+    }
+
+    /// Sets a gauge with labels.
+    pub fn gauge_with(&mut self, name: &'static str, labels: Labels, value: f64) -> &mut Self {
+        self.push(name, labels, SampleValue::Gauge(value))
+    }
+
+    /// Sets a counter's total without labels.
+    pub fn counter(&mut self, name: &'static str, total: u64) -> &mut Self {
+        self.push(name, Vec::new(), SampleValue::Counter(total))
+    }
+
+    /// Sets a counter's total with labels.
+    pub fn counter_with(&mut self, name: &'static str, labels: Labels, total: u64) -> &mut Self {
+        self.push(name, labels, SampleValue::Counter(total))
+    }
+
+    /// Records this run's observations into a histogram series (possibly none).
+    pub fn observe_with(
+        &mut self,
+        name: &'static str,
+        labels: Labels,
+        observations: Vec<f64>,
+    ) -> &mut Self {
+        self.push(name, labels, SampleValue::Histogram(observations))
+    }
+
+    /// Adds a sample.
+    pub fn push(&mut self, name: &'static str, labels: Labels, value: SampleValue) -> &mut Self {
+        self.samples.push(Sample { name, labels, value });
+        self
+    }
+
+    /// Moves every sample of `other` into this snapshot (for collectors built from parts).
+    pub fn extend(&mut self, other: Snapshot) -> &mut Self {
+        self.samples.extend(other.samples);
+        self
+    }
+
+    /// The samples, in insertion order.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// The value of the first sample with this name and these label values, if any.
+    ///
+    /// Handy in tests: `snapshot.get("load1", &[])`.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<&SampleValue> {
+        self.samples
+            .iter()
+            .find(|s| {
+                s.name == name
+                    && s.labels.len() == labels.len()
+                    && s.labels.iter().zip(labels).all(|((k, v), (ek, ev))| k == ek && v == ev)
+            })
+            .map(|s| &s.value)
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Whether the snapshot holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+}
+
+impl IntoIterator for Snapshot {
+    type Item = Sample;
+    type IntoIter = std::vec::IntoIter<Sample>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.samples.into_iter()
+    }
+}

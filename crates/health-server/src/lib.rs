@@ -1,0 +1,3 @@
+//! The vimeo-monitor health exporter, as a library.
+
+pub mod config;

@@ -1,0 +1,2 @@
+//! `health-server` binary (being written).
+fn main() {}
