@@ -1,0 +1,58 @@
+//! Helpers for collector authors' tests (feature `test-util`).
+//!
+//! ```
+//! # use health_core::{*, testing::*};
+//! # struct Empty;
+//! # #[async_trait] impl Collector for Empty {
+//! #   fn name(&self) -> &str { "empty" }
+//! #   fn describe(&self) -> Vec<MetricDesc> { vec![] }
+//! #   fn schedule(&self) -> Schedule { Schedule::every(std::time::Duration::from_secs(1)) }
+//! #   async fn collect(&self) -> Result<Snapshot, CollectError> { Ok(Snapshot::new()) }
+//! # }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let snapshot = collect_checked(&Empty).await;
+//! assert!(snapshot.is_empty());
+//! # }
+//! ```
+
+use crate::{Collector, Exposition, MetricKind, SampleValue, Snapshot};
+
+/// Everything wrong with `snapshot` as an output of `collector`: samples of undescribed metrics,
+/// wrong label names, wrong kinds, and descriptions breaking Prometheus conventions.
+pub fn conformance_problems(collector: &dyn Collector, snapshot: &Snapshot) -> Vec<String> {
+    let descs = collector.describe();
+    let mut problems: Vec<String> = descs.iter().flat_map(|d| d.convention_problems()).collect();
+    if let Err(e) = Exposition::default().check(collector.name(), &descs) {
+        problems.push(e.to_string());
+    }
+    for sample in snapshot.samples() {
+        let Some(desc) = descs.iter().find(|d| d.name == sample.name) else {
+            problems.push(format!("`{}` is emitted but not described", sample.name));
+            continue;
+        };
+        let names: Vec<&str> = sample.labels.iter().map(|(k, _)| *k).collect();
+        if names != desc.labels {
+            problems.push(format!("`{}` has labels {names:?}, described {:?}", sample.name, desc.labels));
+        }
+        let kind = match sample.value {
+            SampleValue::Gauge(_) => MetricKind::Gauge,
+            SampleValue::Counter(_) => MetricKind::Counter,
+            SampleValue::Histogram(_) => MetricKind::Histogram,
+        };
+        if kind != desc.kind {
+            problems.push(format!("`{}` is a {} sampled as a {}", sample.name, desc.kind.as_str(), kind.as_str()));
+        }
+    }
+    problems
+}
+
+/// Runs `collector` once and panics with every conformance problem, or if the run fails.
+pub async fn collect_checked(collector: &dyn Collector) -> Snapshot {
+    let snapshot = match collector.collect().await {
+        Ok(snapshot) => snapshot,
+        Err(e) => panic!("collector `{}` failed: {e}", collector.name()),
+    };
+    let problems = conformance_problems(collector, &snapshot);
+    assert!(problems.is_empty(), "collector `{}`:\n{}", collector.name(), problems.join("\n"));
+    snapshot
+}
