@@ -254,7 +254,7 @@ impl Section {
         let mut dropped = 0;
         let mut accepted = Vec::with_capacity(snapshot.len());
         for sample in snapshot {
-            match self.key_for(&sample.name, &sample.labels, &sample.value) {
+            match self.key_for(sample.name, &sample.labels, &sample.value) {
                 Ok(key) => accepted.push((key, sample.value)),
                 Err(why) => {
                     dropped += 1;

@@ -1,3 +1,24 @@
-//! The vimeo-monitor health exporter, as a library.
+//! The vimeo-monitor health exporter, as a library and as the `health-server` binary.
+//!
+//! - [`config`]: the `HEALTH_*` configuration (defaults < TOML file < `.env` < environment).
+//! - [`compose()`]: the enabled collectors from the configuration and the compiled-in features.
+//! - [`router`]: the axum router (`/metrics`, `/healthz`, `/status`) to mount in your own app.
+//! - [`Exporter`] and [`run`]: bind, collect, serve, reload and stop, as one.
+//!
+//! | Feature | What it adds | Default | Needs |
+//! |---|---|---|---|
+//! | `system` | the hardware collector (`HEALTH_HARDWARE_*`) | yes | — |
+//! | `network` | the network collector (`HEALTH_NETWORK_*`) | yes | — |
+//! | `stream` | the stream collectors (`HEALTH_STREAM_*`) | yes | `ffprobe` at run time |
+//! | `script` | the kiosk's own health | yes | the kiosk |
 
+mod compose;
 pub mod config;
+mod exporter;
+mod http;
+mod serve;
+
+pub use compose::{ComposeError, Composition, NotCompiledIn, compose};
+pub use exporter::{Exporter, ExporterError, listen_addr, run};
+pub use http::{AppState, BearerAuth, METRICS_CONTENT_TYPE, router};
+pub use serve::serve;

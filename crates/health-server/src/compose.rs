@@ -1,0 +1,97 @@
+//! Configuration + compiled-in features → the list of collectors to run.
+//!
+//! The one place that knows which collector lives behind which cargo feature. A collector that
+//! the configuration enables but the build left out is a start-up error naming the feature, so a
+//! minimal deployment never silently reports less than its operator asked for.
+
+use health_core::Collector;
+
+use crate::config::HealthConfig;
+
+/// A collector the configuration asks for but this build does not contain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{toggle}=true, but the {collector} collector was not compiled in: build health-server with \
+     `--features {feature}`, or set {toggle}=false"
+)]
+pub struct NotCompiledIn {
+    /// The collector's name.
+    pub collector: &'static str,
+    /// The cargo feature that adds it.
+    pub feature: &'static str,
+    /// The variable that enables it.
+    pub toggle: &'static str,
+}
+
+/// Every collector that cannot be built as configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct ComposeError(pub Vec<NotCompiledIn>);
+
+/// The enabled collectors, plus notes for the log about what was left out and why.
+pub struct Composition {
+    /// Collectors to hand to the scheduler.
+    pub collectors: Vec<Box<dyn Collector>>,
+    /// Enabled parts that this version cannot collect yet (logged as warnings at start).
+    pub notes: Vec<String>,
+}
+
+impl std::fmt::Debug for Composition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.collectors.iter().map(|c| c.name()).collect();
+        f.debug_struct("Composition").field("collectors", &names).field("notes", &self.notes).finish()
+    }
+}
+
+/// Builds the collectors `config` enables from those compiled in.
+pub fn compose(config: &HealthConfig) -> Result<Composition, ComposeError> {
+    let mut composition = Composition { collectors: Vec::new(), notes: Vec::new() };
+    let mut missing = Vec::new();
+    if config.hardware.enabled {
+        match hardware(config) {
+            Ok(collector) => composition.collectors.push(collector),
+            Err(e) => missing.push(e),
+        }
+    }
+    if config.network.enabled {
+        match not_yet_implemented("network", cfg!(feature = "network"), "HEALTH_NETWORK_ENABLED") {
+            Ok(note) => composition.notes.push(note),
+            Err(e) => missing.push(e),
+        }
+    }
+    if config.stream.enabled {
+        match not_yet_implemented("stream", cfg!(feature = "stream"), "HEALTH_STREAM_ENABLED") {
+            Ok(note) => composition.notes.push(note),
+            Err(e) => missing.push(e),
+        }
+    }
+    if missing.is_empty() { Ok(composition) } else { Err(ComposeError(missing)) }
+}
+
+#[cfg(feature = "system")]
+fn hardware(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
+    let options = health_system::HardwareOptions { interval: config.hardware.interval };
+    Ok(Box::new(health_system::HardwareCollector::new(options)))
+}
+
+#[cfg(not(feature = "system"))]
+fn hardware(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
+    Err(NotCompiledIn { collector: "hardware", feature: "system", toggle: "HEALTH_HARDWARE_ENABLED" })
+}
+
+/// The network and stream crates hold no collector yet: say so rather than pretend.
+/// Their features are named after the collector.
+fn not_yet_implemented(
+    collector: &'static str,
+    compiled: bool,
+    toggle: &'static str,
+) -> Result<String, NotCompiledIn> {
+    if compiled {
+        Ok(format!(
+            "{toggle}=true, but this version has no {collector} collector yet: nothing is collected \
+             for it (set {toggle}=false to silence this)"
+        ))
+    } else {
+        Err(NotCompiledIn { collector, feature: collector, toggle })
+    }
+}

@@ -1,0 +1,116 @@
+//! The HTTP face of the exporter: `/metrics`, `/healthz`, `/status`, nothing else.
+//!
+//! Handlers only read: `/metrics` renders the last published snapshots and `/status` copies the
+//! status board, so a scrape never starts or waits for a collection.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use health_core::{Exposition, StatusBoard};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Secret;
+
+/// The content type of the Prometheus text format.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How long one request may take before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The bearer token that guards `/metrics` and `/status`, replaceable on reload.
+#[derive(Debug, Clone, Default)]
+pub struct BearerAuth {
+    token: Arc<RwLock<Option<Secret>>>,
+}
+
+impl BearerAuth {
+    /// Guards with `token`, or leaves the endpoints open with `None`.
+    pub fn new(token: Option<Secret>) -> Self {
+        Self { token: Arc::new(RwLock::new(token)) }
+    }
+
+    /// Replaces the token (a configuration reload).
+    pub fn set(&self, token: Option<Secret>) {
+        *self.token.write().unwrap_or_else(PoisonError::into_inner) = token;
+    }
+
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        let expected = self.token.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(expected) = expected.as_ref() else { return true };
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .unwrap_or("");
+        // Constant time in the token's content; only its length can be learnt from timing.
+        bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
+    }
+}
+
+/// What the handlers read.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The metrics to render.
+    pub exposition: Exposition,
+    /// The collectors' records.
+    pub status: StatusBoard,
+    /// The guard of `/metrics` and `/status`.
+    pub auth: BearerAuth,
+}
+
+/// The exporter's router, to serve on its own or to mount in another axum app.
+pub fn router(state: AppState) -> Router {
+    let guarded = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/status", get(status))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_bearer));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(guarded)
+        .fallback(not_found)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.exposition.render();
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE))], body).into_response()
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    version: &'static str,
+    collectors: std::collections::BTreeMap<String, health_core::CollectorStatus>,
+}
+
+async fn status(State(state): State<AppState>) -> Json<StatusBody> {
+    Json(StatusBody { version: env!("CARGO_PKG_VERSION"), collectors: state.status.snapshot() })
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "not found: try /metrics, /healthz or /status\n")
+}
+
+async fn require_bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.auth.allows(request.headers()) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vimeo-monitor\""))],
+        "unauthorized: send Authorization: Bearer <HEALTH_METRICS_BEARER_TOKEN>\n",
+    )
+        .into_response()
+}
