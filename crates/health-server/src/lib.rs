@@ -4,6 +4,7 @@
 //! - [`compose()`]: the enabled collectors from the configuration and the compiled-in features.
 //! - [`router`]: the axum router (`/metrics`, `/healthz`, `/status`) to mount in your own app.
 //! - [`Exporter`] and [`run`]: bind, collect, serve, reload and stop, as one.
+//! - [`catalogue`] and [`metrics_reference`]: every metric this build can emit, for the docs.
 //!
 //! | Feature | What it adds | Default | Needs |
 //! |---|---|---|---|
@@ -16,9 +17,11 @@ mod compose;
 pub mod config;
 mod exporter;
 mod http;
+mod reference;
 mod serve;
 
 pub use compose::{ComposeError, Composition, NotCompiledIn, compose};
 pub use exporter::{Exporter, ExporterError, listen_addr, run};
 pub use http::{AppState, BearerAuth, METRICS_CONTENT_TYPE, router};
+pub use reference::{CatalogueEntry, catalogue, metrics_reference};
 pub use serve::serve;

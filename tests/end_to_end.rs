@@ -1,0 +1,148 @@
+//! The exporter as Prometheus sees it: linted by promtool, scraped by a real Prometheus server,
+//! and documented metric for metric.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use end_to_end::{get, tool, workspace_root};
+use health_server::config::{HealthConfig, Secret};
+use health_server::{Exporter, catalogue, metrics_reference};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::process::Command;
+
+fn config() -> HealthConfig {
+    let mut config = HealthConfig::default();
+    config.network.enabled = false;
+    config.stream.enabled = false;
+    config.hardware.interval = Duration::from_secs(1);
+    config
+}
+
+async fn exporter(config: &HealthConfig) -> Exporter {
+    Exporter::start_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), config).unwrap()
+}
+
+async fn scrape(addr: SocketAddr, token: Option<&str>) -> String {
+    for _ in 0..100 {
+        let (status, body) = get(addr, "/metrics", token).await.unwrap();
+        assert_eq!(status, 200);
+        if body.contains("vimeo_monitor_memory_total_bytes") {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no hardware figures were published");
+}
+
+#[tokio::test]
+async fn promtool_accepts_the_live_exposition() {
+    let exporter = exporter(&config()).await;
+    let text = scrape(exporter.local_addr(), None).await;
+    let mut promtool = Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    promtool.stdin.take().unwrap().write_all(text.as_bytes()).await.unwrap();
+    let output = promtool.wait_with_output().await.unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "promtool rejected the exposition:\n{report}\n---\n{text}");
+    assert!(report.trim().is_empty(), "promtool complained:\n{report}");
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_exported_metric_is_in_the_reference_and_the_reference_is_current() {
+    let committed = std::fs::read_to_string(workspace_root().join("docs/metrics.md")).unwrap();
+    assert_eq!(committed, metrics_reference(), "docs/metrics.md is stale: run `cargo xtask docs`");
+
+    let exporter = exporter(&config()).await;
+    let text = scrape(exporter.local_addr(), None).await;
+    let exported: BTreeSet<&str> =
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
+    let documented: BTreeSet<String> =
+        catalogue().into_iter().flat_map(|e| e.metrics).map(|m| format!("vimeo_monitor_{}", m.name)).collect();
+    for name in &exported {
+        assert!(documented.contains(*name), "{name} is exported but not in docs/metrics.md");
+        assert!(committed.contains(&format!("`{name}`")), "{name} missing from docs/metrics.md");
+    }
+    exporter.shutdown().await;
+}
+
+/// Prometheus scrapes the exporter with a bearer token, as a fleet's server would.
+#[tokio::test]
+async fn a_real_prometheus_scrapes_it_with_a_bearer_token() {
+    let mut config = config();
+    config.metrics.bearer_token = Some(Secret::new("fleet-token"));
+    let exporter = exporter(&config).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "fleet-token").unwrap();
+    let prometheus_yml = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+         scrape_configs:\n  - job_name: kiosk\n    authorization:\n      credentials_file: {}\n    \
+         static_configs:\n      - targets: ['{}']\n",
+        dir.path().join("token").display(),
+        exporter.local_addr()
+    );
+    std::fs::write(dir.path().join("prometheus.yml"), prometheus_yml).unwrap();
+
+    let (mut prometheus, api) = start_prometheus(dir.path()).await;
+    let mut last = String::new();
+    let mut scraped = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let Ok((200, body)) = get(api, "/api/v1/query?query=vimeo_monitor_collector_up", None).await else {
+            continue;
+        };
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        last = body;
+        let results = json["data"]["result"].as_array().cloned().unwrap_or_default();
+        if results.iter().any(|r| r["metric"]["collector"] == "hardware" && r["value"][1] == "1") {
+            scraped = true;
+            break;
+        }
+    }
+    let (_, targets) = get(api, "/api/v1/targets", None).await.unwrap();
+    prometheus.kill().await.unwrap();
+    assert!(scraped, "Prometheus never stored vimeo_monitor_collector_up=1; last answer {last}\ntargets: {targets}");
+    let targets: serde_json::Value = serde_json::from_str(&targets).unwrap();
+    let target = &targets["data"]["activeTargets"][0];
+    assert_eq!(target["health"], "up", "{target}");
+    assert_eq!(target["lastError"], "", "{target}");
+    exporter.shutdown().await;
+}
+
+/// Starts Prometheus on a free loopback port (retrying if another process takes it first).
+async fn start_prometheus(dir: &std::path::Path) -> (tokio::process::Child, SocketAddr) {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let api = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut child = Command::new(tool("prometheus"))
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={api}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start prometheus");
+        for _ in 0..100 {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if let Ok((200, _)) = get(api, "/-/ready", None).await {
+                return (child, api);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill().await;
+    }
+    panic!("prometheus did not start");
+}
