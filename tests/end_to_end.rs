@@ -51,7 +51,11 @@ async fn promtool_accepts_the_live_exposition() {
         .unwrap();
     promtool.stdin.take().unwrap().write_all(text.as_bytes()).await.unwrap();
     let output = promtool.wait_with_output().await.unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(output.status.success(), "promtool rejected the exposition:\n{report}\n---\n{text}");
     assert!(report.trim().is_empty(), "promtool complained:\n{report}");
     exporter.shutdown().await;
@@ -64,10 +68,16 @@ async fn every_exported_metric_is_in_the_reference_and_the_reference_is_current(
 
     let exporter = exporter(&config()).await;
     let text = scrape(exporter.local_addr(), None).await;
-    let exported: BTreeSet<&str> =
-        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
-    let documented: BTreeSet<String> =
-        catalogue().into_iter().flat_map(|e| e.metrics).map(|m| format!("vimeo_monitor_{}", m.name)).collect();
+    let exported: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let documented: BTreeSet<String> = catalogue()
+        .into_iter()
+        .flat_map(|e| e.metrics)
+        .map(|m| format!("vimeo_monitor_{}", m.name))
+        .collect();
     for name in &exported {
         assert!(documented.contains(*name), "{name} is exported but not in docs/metrics.md");
         assert!(committed.contains(&format!("`{name}`")), "{name} missing from docs/metrics.md");
@@ -97,7 +107,9 @@ async fn a_real_prometheus_scrapes_it_with_a_bearer_token() {
     let mut scraped = false;
     for _ in 0..60 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let Ok((200, body)) = get(api, "/api/v1/query?query=vimeo_monitor_collector_up", None).await else {
+        let Ok((200, body)) =
+            get(api, "/api/v1/query?query=vimeo_monitor_collector_up", None).await
+        else {
             continue;
         };
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -110,7 +122,10 @@ async fn a_real_prometheus_scrapes_it_with_a_bearer_token() {
     }
     let (_, targets) = get(api, "/api/v1/targets", None).await.unwrap();
     prometheus.kill().await.unwrap();
-    assert!(scraped, "Prometheus never stored vimeo_monitor_collector_up=1; last answer {last}\ntargets: {targets}");
+    assert!(
+        scraped,
+        "Prometheus never stored vimeo_monitor_collector_up=1; last answer {last}\ntargets: {targets}"
+    );
     let targets: serde_json::Value = serde_json::from_str(&targets).unwrap();
     let target = &targets["data"]["activeTargets"][0];
     assert_eq!(target["health"], "up", "{target}");

@@ -35,9 +35,13 @@ fn docs(check: bool) -> anyhow::Result<()> {
     let path = workspace_root().join("docs/metrics.md");
     let generated = health_server::metrics_reference();
     if check {
-        let committed = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let committed = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         if committed != generated {
-            bail!("{} is out of date: run `cargo xtask docs` and commit the result", path.display());
+            bail!(
+                "{} is out of date: run `cargo xtask docs` and commit the result",
+                path.display()
+            );
         }
         eprintln!("{} is up to date", path.display());
     } else {

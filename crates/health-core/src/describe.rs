@@ -127,7 +127,9 @@ impl MetricDesc {
         let mut problems = Vec::new();
         let name = self.name;
         if !is_snake_identifier(name) {
-            problems.push(format!("metric `{name}`: names are lowercase snake_case ([a-z_][a-z0-9_]*)"));
+            problems.push(format!(
+                "metric `{name}`: names are lowercase snake_case ([a-z_][a-z0-9_]*)"
+            ));
         }
         for label in self.labels {
             if !is_snake_identifier(label) || label.starts_with("__") || *label == "le" {
@@ -159,7 +161,8 @@ impl MetricDesc {
                 if !self.buckets.windows(2).all(|w| w[0] < w[1])
                     || self.buckets.iter().any(|b| !b.is_finite())
                 {
-                    problems.push(format!("histogram `{name}`: buckets must be finite and ascending"));
+                    problems
+                        .push(format!("histogram `{name}`: buckets must be finite and ascending"));
                 }
             }
             (_, false) => problems.push(format!("only histograms have buckets (`{name}`)")),

@@ -12,7 +12,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 use crate::describe::{MetricDesc, MetricKind};
 use crate::snapshot::{SampleValue, Snapshot};
@@ -84,6 +86,8 @@ struct SectionState {
     handle: PrometheusHandle,
     keys: HashSet<Key>,
     warned: HashSet<&'static str>,
+    /// The section's text as of the last publish; scrapes between two publishes copy it.
+    rendered: Option<Arc<[u8]>>,
 }
 
 impl Default for Exposition {
@@ -139,7 +143,10 @@ impl Exposition {
     pub fn check(&self, collector: &str, descs: &[MetricDesc]) -> Result<(), ExpositionError> {
         for desc in descs {
             if let Some(problem) = desc.convention_problems().into_iter().next() {
-                return Err(ExpositionError::Convention { collector: collector.to_owned(), problem });
+                return Err(ExpositionError::Convention {
+                    collector: collector.to_owned(),
+                    problem,
+                });
             }
         }
         let sections = self.inner.sections.read().unwrap_or_else(PoisonError::into_inner);
@@ -148,7 +155,9 @@ impl Exposition {
             if seen.insert(desc.name, collector).is_some() {
                 return Err(self.duplicate(desc.name, collector, collector));
             }
-            if let Some(other) = sections.iter().find(|s| s.name != collector && s.descs.contains_key(desc.name)) {
+            if let Some(other) =
+                sections.iter().find(|s| s.name != collector && s.descs.contains_key(desc.name))
+            {
                 return Err(self.duplicate(desc.name, &other.name, collector));
             }
         }
@@ -156,7 +165,9 @@ impl Exposition {
     }
 
     fn duplicate(&self, metric: &str, first: &str, second: &str) -> ExpositionError {
-        let label = |n: &str| if n == SELF_SECTION { "the exporter itself".to_owned() } else { n.to_owned() };
+        let label = |n: &str| {
+            if n == SELF_SECTION { "the exporter itself".to_owned() } else { n.to_owned() }
+        };
         ExpositionError::DuplicateMetric {
             metric: self.full_name(metric),
             first: label(first),
@@ -213,18 +224,19 @@ impl Exposition {
     pub fn render(&self) -> String {
         let mut out = Vec::with_capacity(16 * 1024);
         self.render_to(&mut out);
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Appends the text exposition to `out`.
+    ///
+    /// Each section is formatted once per publish and the text reused by every scrape until the
+    /// next, so a scrape costs a copy, however many clients ask.
     pub fn render_to(&self, out: &mut Vec<u8>) {
-        let handles: Vec<PrometheusHandle> = {
-            let sections = self.inner.sections.read().unwrap_or_else(PoisonError::into_inner);
-            sections.iter().map(|s| s.lock().handle.clone()).collect()
-        };
-        for handle in handles {
-            // Writing into a Vec cannot fail.
-            let _ = handle.render_to_write(out);
+        let sections: Vec<Arc<Section>> =
+            self.inner.sections.read().unwrap_or_else(PoisonError::into_inner).clone();
+        for section in sections {
+            out.extend_from_slice(&section.rendered());
         }
     }
 }
@@ -246,6 +258,20 @@ impl Section {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SectionState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The section's text, formatted now if something was published since the last time.
+    fn rendered(&self) -> Arc<[u8]> {
+        let mut state = self.lock();
+        if let Some(text) = &state.rendered {
+            return Arc::clone(text);
+        }
+        let mut text = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = state.handle.render_to_write(&mut text);
+        let text: Arc<[u8]> = text.into();
+        state.rendered = Some(Arc::clone(&text));
+        text
     }
 
     fn publish(&self, build: impl FnOnce() -> Snapshot) -> usize {
@@ -272,7 +298,9 @@ impl Section {
         for (key, value) in accepted {
             match value {
                 SampleValue::Gauge(v) => state.recorder.register_gauge(&key, &METADATA).set(v),
-                SampleValue::Counter(v) => state.recorder.register_counter(&key, &METADATA).absolute(v),
+                SampleValue::Counter(v) => {
+                    state.recorder.register_counter(&key, &METADATA).absolute(v)
+                }
                 SampleValue::Histogram(observations) => {
                     let histogram = state.recorder.register_histogram(&key, &METADATA);
                     for v in observations {
@@ -282,6 +310,7 @@ impl Section {
             }
         }
         state.keys = keys;
+        state.rendered = None;
         dropped
     }
 
@@ -300,7 +329,11 @@ impl Section {
             SampleValue::Histogram(_) => MetricKind::Histogram,
         };
         if kind != desc.kind {
-            return Err(format!("described as a {}, sampled as a {}", desc.kind.as_str(), kind.as_str()));
+            return Err(format!(
+                "described as a {}, sampled as a {}",
+                desc.kind.as_str(),
+                kind.as_str()
+            ));
         }
         let names_match = labels.len() == desc.labels.len()
             && labels.iter().zip(desc.labels).all(|((given, _), wanted)| given == wanted);
@@ -335,6 +368,6 @@ impl SectionState {
             }
         }
         let handle = recorder.handle();
-        Self { recorder, handle, keys: HashSet::new(), warned }
+        Self { recorder, handle, keys: HashSet::new(), warned, rendered: None }
     }
 }

@@ -251,9 +251,19 @@ impl Context {
                 (result, Some(message), 0)
             }
         };
-        log_transition(name, previous.as_ref().and_then(|p| p.last_result), result, error.as_deref());
-        let record =
-            RunRecord { started: outcome.started, duration: outcome.duration, result, error, samples };
+        log_transition(
+            name,
+            previous.as_ref().and_then(|p| p.last_result),
+            result,
+            error.as_deref(),
+        );
+        let record = RunRecord {
+            started: outcome.started,
+            duration: outcome.duration,
+            result,
+            error,
+            samples,
+        };
         self.board.record(name, record);
         self.publish_self(Some((name, outcome.duration.as_secs_f64())));
     }
@@ -273,7 +283,12 @@ fn log_transition(name: &str, before: Option<RunResult>, now: RunResult, error: 
         }
         (_, RunResult::Success) => {}
         (b, _) if b != Some(now) => {
-            tracing::warn!(collector = name, result = now.as_str(), "collector failed: {}", error.unwrap_or(""));
+            tracing::warn!(
+                collector = name,
+                result = now.as_str(),
+                "collector failed: {}",
+                error.unwrap_or("")
+            );
         }
         _ => tracing::debug!(collector = name, result = now.as_str(), "collector still failing"),
     }

@@ -7,12 +7,18 @@ use crate::describe::{MetricDesc, Unit};
 use crate::snapshot::Snapshot;
 use crate::status::{CollectorStatus, RunResult};
 
-const BUILD_INFO: MetricDesc =
-    MetricDesc::gauge("build_info", Unit::Info, "Always 1; the version label says which build runs.")
-        .labels(&["version"]);
-const UP: MetricDesc =
-    MetricDesc::gauge("collector_up", Unit::None, "1 if the collector's last run succeeded, else 0.")
-        .labels(&["collector"]);
+const BUILD_INFO: MetricDesc = MetricDesc::gauge(
+    "build_info",
+    Unit::Info,
+    "Always 1; the version label says which build runs.",
+)
+.labels(&["version"]);
+const UP: MetricDesc = MetricDesc::gauge(
+    "collector_up",
+    Unit::None,
+    "1 if the collector's last run succeeded, else 0.",
+)
+.labels(&["collector"]);
 const DURATION: MetricDesc = MetricDesc::gauge(
     "collector_duration_seconds",
     Unit::Seconds,
@@ -64,7 +70,11 @@ pub(crate) fn snapshot(
         );
         for result in RunResult::ALL {
             let labels = vec![("collector", name.clone()), ("result", result.as_str().to_owned())];
-            snapshot.counter_with(RUNS.name, labels, status.runs.get(&result).copied().unwrap_or(0));
+            snapshot.counter_with(
+                RUNS.name,
+                labels,
+                status.runs.get(&result).copied().unwrap_or(0),
+            );
         }
         let observed = match just_ran {
             Some((ran, seconds)) if ran == name => vec![seconds],

@@ -32,7 +32,10 @@ pub fn conformance_problems(collector: &dyn Collector, snapshot: &Snapshot) -> V
         };
         let names: Vec<&str> = sample.labels.iter().map(|(k, _)| *k).collect();
         if names != desc.labels {
-            problems.push(format!("`{}` has labels {names:?}, described {:?}", sample.name, desc.labels));
+            problems.push(format!(
+                "`{}` has labels {names:?}, described {:?}",
+                sample.name, desc.labels
+            ));
         }
         let kind = match sample.value {
             SampleValue::Gauge(_) => MetricKind::Gauge,
@@ -40,7 +43,12 @@ pub fn conformance_problems(collector: &dyn Collector, snapshot: &Snapshot) -> V
             SampleValue::Histogram(_) => MetricKind::Histogram,
         };
         if kind != desc.kind {
-            problems.push(format!("`{}` is a {} sampled as a {}", sample.name, desc.kind.as_str(), kind.as_str()));
+            problems.push(format!(
+                "`{}` is a {} sampled as a {}",
+                sample.name,
+                desc.kind.as_str(),
+                kind.as_str()
+            ));
         }
     }
     problems

@@ -10,7 +10,8 @@ use health_core::{
     Unit, async_trait,
 };
 
-const UP: MetricDesc = MetricDesc::gauge("probe_up", Unit::None, "Whether a host answered.").labels(&["host"]);
+const UP: MetricDesc =
+    MetricDesc::gauge("probe_up", Unit::None, "Whether a host answered.").labels(&["host"]);
 const VALUE: MetricDesc = MetricDesc::gauge("value_bytes", Unit::Bytes, "Some value.");
 const LATENCY: MetricDesc =
     MetricDesc::histogram("latency_seconds", Unit::Seconds, "Latencies.", &[0.1, 0.5, 1.0]);
@@ -128,9 +129,18 @@ async fn failing_collectors_never_affect_the_others() {
         assert_eq!(s[&format!("vimeo_monitor_collector_up{{collector=\"{bad}\"}}")], "0");
         assert!(!text.contains(&format!("vimeo_monitor_{bad}_value_bytes")), "{bad} left series");
     }
-    assert_eq!(s["vimeo_monitor_collector_runs_total{collector=\"panicking\",result=\"panic\"}"], "3");
-    assert_eq!(s["vimeo_monitor_collector_runs_total{collector=\"panicking\",result=\"success\"}"], "0");
-    assert_eq!(s["vimeo_monitor_collector_last_success_timestamp_seconds{collector=\"erring\"}"], "0");
+    assert_eq!(
+        s["vimeo_monitor_collector_runs_total{collector=\"panicking\",result=\"panic\"}"],
+        "3"
+    );
+    assert_eq!(
+        s["vimeo_monitor_collector_runs_total{collector=\"panicking\",result=\"success\"}"],
+        "0"
+    );
+    assert_eq!(
+        s["vimeo_monitor_collector_last_success_timestamp_seconds{collector=\"erring\"}"],
+        "0"
+    );
     assert_eq!(s["vimeo_monitor_build_info{version=\"9.9.9\"}"], "1");
     scheduler.shutdown(Duration::from_secs(1)).await;
 }
@@ -138,7 +148,9 @@ async fn failing_collectors_never_affect_the_others() {
 #[tokio::test(start_paused = true)]
 async fn a_series_whose_label_set_shrinks_leaves_at_the_next_run() {
     let exposition = Exposition::default();
-    let scheduler = scheduler(&exposition).start(vec![TestCollector::boxed("good", Behaviour::Shrinking)]).unwrap();
+    let scheduler = scheduler(&exposition)
+        .start(vec![TestCollector::boxed("good", Behaviour::Shrinking)])
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let first = series(&exposition.render());
     assert!(first.contains_key("vimeo_monitor_probe_up{host=\"b\"}"));
@@ -153,7 +165,9 @@ async fn a_series_whose_label_set_shrinks_leaves_at_the_next_run() {
 #[tokio::test(start_paused = true)]
 async fn histograms_have_explicit_buckets_and_accumulate() {
     let exposition = Exposition::default();
-    let scheduler = scheduler(&exposition).start(vec![TestCollector::boxed("good", Behaviour::Shrinking)]).unwrap();
+    let scheduler = scheduler(&exposition)
+        .start(vec![TestCollector::boxed("good", Behaviour::Shrinking)])
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(25)).await; // three runs; the shrink after the first resets
     let text = exposition.render();
     let s = series(&text);
@@ -163,15 +177,18 @@ async fn histograms_have_explicit_buckets_and_accumulate() {
     assert_eq!(s["vimeo_monitor_latency_seconds_bucket{le=\"0.1\"}"], "2");
     assert_eq!(s["vimeo_monitor_latency_seconds_bucket{le=\"1\"}"], "4");
     assert_eq!(s["vimeo_monitor_latency_seconds_count"], "4");
-    assert!(s.contains_key("vimeo_monitor_collector_run_duration_seconds_bucket{collector=\"good\",le=\"0.001\"}"));
+    assert!(s.contains_key(
+        "vimeo_monitor_collector_run_duration_seconds_bucket{collector=\"good\",le=\"0.001\"}"
+    ));
     scheduler.shutdown(Duration::from_secs(1)).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_run_removes_the_stale_series_and_recovers() {
     let exposition = Exposition::default();
-    let scheduler =
-        scheduler(&exposition).start(vec![TestCollector::boxed("flaky", Behaviour::SucceedsOnce)]).unwrap();
+    let scheduler = scheduler(&exposition)
+        .start(vec![TestCollector::boxed("flaky", Behaviour::SucceedsOnce)])
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(exposition.render().contains("vimeo_monitor_flaky_value_bytes 42"));
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -184,8 +201,10 @@ async fn a_failed_run_removes_the_stale_series_and_recovers() {
 #[tokio::test(start_paused = true)]
 async fn a_scrape_does_not_wait_for_a_hanging_collector() {
     let exposition = Exposition::default();
-    let collectors =
-        vec![TestCollector::boxed("hanging", Behaviour::Hangs), TestCollector::boxed("good", Behaviour::Shrinking)];
+    let collectors = vec![
+        TestCollector::boxed("hanging", Behaviour::Hangs),
+        TestCollector::boxed("good", Behaviour::Shrinking),
+    ];
     let scheduler = scheduler(&exposition).start(collectors).unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await; // the hanging run is in progress
     let status = scheduler.status().snapshot();
@@ -217,12 +236,17 @@ async fn shutdown_cancels_a_running_collection_within_the_deadline() {
 async fn two_expositions_do_not_share_series() {
     let first = Exposition::default();
     let second = Exposition::new("other_kiosk").unwrap();
-    let a = scheduler(&first).start(vec![TestCollector::boxed("good", Behaviour::Shrinking)]).unwrap();
-    let b = scheduler(&second).start(vec![TestCollector::boxed("erring", Behaviour::Fails)]).unwrap();
+    let a =
+        scheduler(&first).start(vec![TestCollector::boxed("good", Behaviour::Shrinking)]).unwrap();
+    let b =
+        scheduler(&second).start(vec![TestCollector::boxed("erring", Behaviour::Fails)]).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (one, two) = (first.render(), second.render());
     assert!(one.contains("vimeo_monitor_probe_up") && !one.contains("erring"));
-    assert!(two.contains("other_kiosk_collector_up{collector=\"erring\"} 0") && !two.contains("probe_up"));
+    assert!(
+        two.contains("other_kiosk_collector_up{collector=\"erring\"} 0")
+            && !two.contains("probe_up")
+    );
     assert!(!two.contains("vimeo_monitor_"));
     a.shutdown(Duration::from_secs(1)).await;
     b.shutdown(Duration::from_secs(1)).await;
@@ -232,15 +256,25 @@ async fn two_expositions_do_not_share_series() {
 async fn reconfigure_rejects_an_invalid_set_and_applies_a_valid_one() {
     let exposition = Exposition::default();
     let mut scheduler = scheduler(&exposition)
-        .start(vec![TestCollector::boxed("good", Behaviour::Shrinking), TestCollector::boxed("erring", Behaviour::Fails)])
+        .start(vec![
+            TestCollector::boxed("good", Behaviour::Shrinking),
+            TestCollector::boxed("erring", Behaviour::Fails),
+        ])
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let duplicate = vec![TestCollector::boxed("good", Behaviour::Shrinking), TestCollector::boxed("good", Behaviour::Fails)];
+    let duplicate = vec![
+        TestCollector::boxed("good", Behaviour::Shrinking),
+        TestCollector::boxed("good", Behaviour::Fails),
+    ];
     let err = scheduler.reconfigure(duplicate, Duration::from_secs(1)).await.unwrap_err();
     assert!(err.to_string().contains("two collectors are named `good`"), "{err}");
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert_eq!(scheduler.status().snapshot()["erring"].runs[&RunResult::Error], 2, "old set stopped");
+    assert_eq!(
+        scheduler.status().snapshot()["erring"].runs[&RunResult::Error],
+        2,
+        "old set stopped"
+    );
 
     let faster = Box::new(TestCollector {
         name: "good",
@@ -264,8 +298,13 @@ fn conflicting_descriptions_are_rejected() {
     let exposition = Exposition::default();
     exposition.register("one", &[VALUE]).unwrap();
     let err = exposition.register("two", &[VALUE]).unwrap_err();
-    assert_eq!(err.to_string(), "metric `vimeo_monitor_value_bytes` is described by both `one` and `two`");
-    let err = exposition.register("three", &[MetricDesc::gauge("collector_up", Unit::None, "x")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "metric `vimeo_monitor_value_bytes` is described by both `one` and `two`"
+    );
+    let err = exposition
+        .register("three", &[MetricDesc::gauge("collector_up", Unit::None, "x")])
+        .unwrap_err();
     assert!(err.to_string().contains("the exporter itself"), "{err}");
     assert!(Exposition::new("Bad-Name").is_err());
 }
@@ -275,7 +314,11 @@ fn undescribed_samples_are_dropped_not_exposed() {
     let exposition = Exposition::default();
     exposition.register("one", &[VALUE, UP]).unwrap();
     let mut snapshot = Snapshot::new();
-    snapshot.gauge(VALUE.name, 1.0).gauge("unknown_bytes", 2.0).gauge(UP.name, 1.0).counter(VALUE.name, 3);
+    snapshot
+        .gauge(VALUE.name, 1.0)
+        .gauge("unknown_bytes", 2.0)
+        .gauge(UP.name, 1.0)
+        .counter(VALUE.name, 3);
     assert_eq!(exposition.publish("one", snapshot), 3);
     let text = exposition.render();
     assert!(text.contains("vimeo_monitor_value_bytes 1\n"), "{text}");

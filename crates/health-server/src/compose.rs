@@ -39,7 +39,10 @@ pub struct Composition {
 impl std::fmt::Debug for Composition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.collectors.iter().map(|c| c.name()).collect();
-        f.debug_struct("Composition").field("collectors", &names).field("notes", &self.notes).finish()
+        f.debug_struct("Composition")
+            .field("collectors", &names)
+            .field("notes", &self.notes)
+            .finish()
     }
 }
 
@@ -76,7 +79,11 @@ fn hardware(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> 
 
 #[cfg(not(feature = "system"))]
 fn hardware(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    Err(NotCompiledIn { collector: "hardware", feature: "system", toggle: "HEALTH_HARDWARE_ENABLED" })
+    Err(NotCompiledIn {
+        collector: "hardware",
+        feature: "system",
+        toggle: "HEALTH_HARDWARE_ENABLED",
+    })
 }
 
 /// The network and stream crates hold no collector yet: say so rather than pretend.

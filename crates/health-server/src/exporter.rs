@@ -65,10 +65,9 @@ impl Exporter {
 
     /// Starts everything on an already bound listener (tests bind port 0 and pass it here).
     pub fn start_on(listener: TcpListener, config: &HealthConfig) -> Result<Self, ExporterError> {
-        let local_addr = listener.local_addr().map_err(|source| ExporterError::Bind {
-            addr: listen_addr(config),
-            source,
-        })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ExporterError::Bind { addr: listen_addr(config), source })?;
         let composition = compose(config)?;
         for note in &composition.notes {
             tracing::warn!("{note}");
@@ -122,7 +121,10 @@ impl Exporter {
 }
 
 /// Runs the exporter for `config` until `shutdown` resolves.
-pub async fn run(config: &HealthConfig, shutdown: impl Future<Output = ()>) -> Result<(), ExporterError> {
+pub async fn run(
+    config: &HealthConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ExporterError> {
     let exporter = Exporter::start(config).await?;
     shutdown.await;
     exporter.shutdown().await;

@@ -107,14 +107,18 @@ async fn once(config: &HealthConfig) -> anyhow::Result<ExitCode> {
     for (name, status) in board.snapshot() {
         if !status.is_up() {
             failed = true;
-            eprintln!("health-server: collector {name} failed: {}", status.last_error.unwrap_or_default());
+            eprintln!(
+                "health-server: collector {name} failed: {}",
+                status.last_error.unwrap_or_default()
+            );
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 async fn serve(cli: &Cli, config: HealthConfig) -> anyhow::Result<()> {
-    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut exporter = Exporter::start(&config).await?;
@@ -135,12 +139,16 @@ async fn reload(cli: &Cli, exporter: &mut Exporter) {
     let loaded = match load(cli) {
         Ok(loaded) => loaded,
         Err(problems) => {
-            tracing::error!("reload rejected, the previous configuration stays in force:\n{problems}");
+            tracing::error!(
+                "reload rejected, the previous configuration stays in force:\n{problems}"
+            );
             return;
         }
     };
     match exporter.reload(&loaded.config).await {
         Ok(()) => tracing::info!("configuration reloaded"),
-        Err(e) => tracing::error!("reload rejected, the previous configuration stays in force: {e}"),
+        Err(e) => {
+            tracing::error!("reload rejected, the previous configuration stays in force: {e}")
+        }
     }
 }

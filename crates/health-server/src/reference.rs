@@ -61,7 +61,8 @@ pub fn metrics_reference() -> String {
         let _ = write!(out, "\n## `{}`\n\n", entry.collector);
         match entry.feature {
             Some(feature) => {
-                let _ = writeln!(out, "Cargo feature `{feature}`; runs every `{}`.\n", entry.interval);
+                let _ =
+                    writeln!(out, "Cargo feature `{feature}`; runs every `{}`.\n", entry.interval);
             }
             None => {
                 let _ = writeln!(out, "Always present; updated {}.\n", entry.interval);

@@ -59,9 +59,13 @@ async fn once_prints_a_valid_exposition_and_exits() {
 async fn a_collector_enabled_but_not_yet_built_is_named_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, stderr) =
-        run(binary().current_dir(dir.path()).arg("--once").env("HEALTH_NETWORK_ENABLED", "yes")).await;
+        run(binary().current_dir(dir.path()).arg("--once").env("HEALTH_NETWORK_ENABLED", "yes"))
+            .await;
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("HEALTH_NETWORK_ENABLED=true, but this version has no network collector"), "{stderr}");
+    assert!(
+        stderr.contains("HEALTH_NETWORK_ENABLED=true, but this version has no network collector"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -75,7 +79,10 @@ async fn an_occupied_port_exits_non_zero_naming_the_address() {
         .env("HEALTH_METRICS_PORT", addr.port().to_string()))
     .await;
     assert_ne!(code, 0);
-    assert!(stderr.contains(&format!("cannot listen on {addr}: Address already in use")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}: Address already in use")),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +113,9 @@ async fn sigint_stops_too() {
 async fn sighup_reloads_a_valid_file_and_keeps_the_old_one_when_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("health.toml");
-    let write = |interval: &str| std::fs::write(&file, format!("[hardware]\ninterval = {interval}\n")).unwrap();
+    let write = |interval: &str| {
+        std::fs::write(&file, format!("[hardware]\ninterval = {interval}\n")).unwrap()
+    };
     write("1");
     let file_arg = file.clone();
     let server = Server::start(dir.path(), move |c| {

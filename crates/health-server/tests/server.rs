@@ -42,7 +42,10 @@ async fn serves_metrics_healthz_and_status() {
     assert_eq!(metrics.headers["content-type"], METRICS_CONTENT_TYPE);
     let s = series(&metrics.body);
     assert_eq!(s["vimeo_monitor_collector_up{collector=\"hardware\"}"], "1");
-    assert_eq!(s[&format!("vimeo_monitor_build_info{{version=\"{}\"}}", env!("CARGO_PKG_VERSION"))], "1");
+    assert_eq!(
+        s[&format!("vimeo_monitor_build_info{{version=\"{}\"}}", env!("CARGO_PKG_VERSION"))],
+        "1"
+    );
     assert!(s.contains_key("vimeo_monitor_load1"));
 
     let healthz = get(exporter.local_addr(), "/healthz", None).await;
@@ -94,7 +97,10 @@ async fn an_occupied_address_is_an_error_naming_it() {
     let err = Exporter::start(&config).await.unwrap_err();
     assert!(matches!(err, ExporterError::Bind { .. }));
     let message = err.to_string();
-    assert!(message.starts_with(&format!("cannot listen on {}: ", taken.local_addr().unwrap())), "{message}");
+    assert!(
+        message.starts_with(&format!("cannot listen on {}: ", taken.local_addr().unwrap())),
+        "{message}"
+    );
     assert!(message.contains("in use"), "{message}");
 }
 
@@ -108,7 +114,10 @@ async fn shutdown_is_prompt_with_an_idle_keep_alive_client() {
     exporter.shutdown().await;
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
-    tokio::time::timeout(Duration::from_secs(1), idle.driver).await.expect("the idle connection was closed").unwrap();
+    tokio::time::timeout(Duration::from_secs(1), idle.driver)
+        .await
+        .expect("the idle connection was closed")
+        .unwrap();
 }
 
 #[tokio::test]
@@ -131,7 +140,10 @@ async fn reload_applies_intervals_and_tokens_and_keeps_the_listener() {
     off.hardware.enabled = false;
     exporter.reload(&off).await.unwrap();
     let text = get(addr, "/metrics", Some("fresh")).await.body;
-    assert!(!text.contains("collector=\"hardware\""), "a disabled collector is still exposed:\n{text}");
+    assert!(
+        !text.contains("collector=\"hardware\""),
+        "a disabled collector is still exposed:\n{text}"
+    );
     assert!(!text.contains("memory_total_bytes"));
     exporter.shutdown().await;
 }

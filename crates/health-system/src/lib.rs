@@ -75,7 +75,8 @@ mod tests {
 
     #[tokio::test]
     async fn reports_this_machines_memory_and_load() {
-        let collector = HardwareCollector::new(HardwareOptions { interval: Duration::from_secs(10) });
+        let collector =
+            HardwareCollector::new(HardwareOptions { interval: Duration::from_secs(10) });
         let snapshot = collect_checked(&collector).await;
         let gauge = |name| match snapshot.get(name, &[]) {
             Some(SampleValue::Gauge(v)) => *v,

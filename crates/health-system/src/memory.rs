@@ -10,8 +10,10 @@ const AVAILABLE: MetricDesc = MetricDesc::gauge(
     Unit::Bytes,
     "Memory available for new work without swapping (MemAvailable).",
 );
-const SWAP_TOTAL: MetricDesc = MetricDesc::gauge("swap_total_bytes", Unit::Bytes, "Swap space configured.");
-const SWAP_USED: MetricDesc = MetricDesc::gauge("swap_used_bytes", Unit::Bytes, "Swap space in use.");
+const SWAP_TOTAL: MetricDesc =
+    MetricDesc::gauge("swap_total_bytes", Unit::Bytes, "Swap space configured.");
+const SWAP_USED: MetricDesc =
+    MetricDesc::gauge("swap_used_bytes", Unit::Bytes, "Swap space in use.");
 
 /// What this part emits.
 pub(crate) const DESCRIPTIONS: &[MetricDesc] = &[TOTAL, AVAILABLE, SWAP_TOTAL, SWAP_USED];

@@ -45,10 +45,15 @@ impl Connection {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let response = self.sender.send_request(request.body(Empty::new()).unwrap()).await.expect("response");
+        let response =
+            self.sender.send_request(request.body(Empty::new()).unwrap()).await.expect("response");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("body").to_bytes();
-        Answer { status: parts.status, headers: parts.headers, body: String::from_utf8(body.to_vec()).unwrap() }
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
     }
 }
 
@@ -92,7 +97,8 @@ impl Server {
     /// between, so a start that fails to bind is retried with a new port.
     pub async fn start(dir: &Path, configure: impl Fn(&mut Command)) -> Server {
         for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port =
+                std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let mut command = binary();
             command
                 .current_dir(dir)
@@ -121,7 +127,8 @@ impl Server {
 
     /// Waits for the child to exit (at most `limit`) and returns its stderr.
     pub async fn wait(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
-        let status = tokio::time::timeout(limit, self.child.wait()).await.expect("exited in time").unwrap();
+        let status =
+            tokio::time::timeout(limit, self.child.wait()).await.expect("exited in time").unwrap();
         let mut stderr = String::new();
         self.child.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
         (status, stderr)
