@@ -102,3 +102,64 @@ fn not_yet_implemented(
         Err(NotCompiledIn { collector, feature: collector, toggle })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(composition: &Composition) -> Vec<&str> {
+        composition.collectors.iter().map(|c| c.name()).collect()
+    }
+
+    #[test]
+    fn disabled_collectors_are_not_built() {
+        let mut config = HealthConfig::default();
+        config.hardware.enabled = false;
+        config.network.enabled = false;
+        config.stream.enabled = false;
+        let composition = compose(&config).unwrap();
+        assert!(composition.collectors.is_empty());
+        assert!(composition.notes.is_empty());
+    }
+
+    #[cfg(feature = "system")]
+    #[test]
+    fn the_hardware_collector_follows_its_interval() {
+        let mut config = HealthConfig::default();
+        config.network.enabled = false;
+        config.stream.enabled = false;
+        config.hardware.interval = std::time::Duration::from_secs(7);
+        let composition = compose(&config).unwrap();
+        assert_eq!(names(&composition), ["hardware"]);
+        assert_eq!(composition.collectors[0].schedule().interval.as_secs(), 7);
+    }
+
+    #[cfg(all(feature = "network", feature = "stream"))]
+    #[test]
+    fn parts_without_a_collector_yet_are_noted_not_faked() {
+        let composition = compose(&HealthConfig::default()).unwrap();
+        assert!(!names(&composition).contains(&"network"));
+        assert_eq!(composition.notes.len(), 2, "{:?}", composition.notes);
+        assert!(composition.notes[0].contains("HEALTH_NETWORK_ENABLED=true"));
+    }
+
+    #[cfg(not(feature = "network"))]
+    #[test]
+    fn a_collector_left_out_of_the_build_is_an_error_naming_its_feature() {
+        let err = compose(&HealthConfig::default()).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("network collector was not compiled in"), "{message}");
+        assert!(message.contains("--features network"), "{message}");
+        assert!(message.contains("HEALTH_NETWORK_ENABLED=false"), "{message}");
+    }
+
+    #[cfg(not(feature = "system"))]
+    #[test]
+    fn the_hardware_collector_left_out_is_an_error_naming_system() {
+        let mut config = HealthConfig::default();
+        config.network.enabled = false;
+        config.stream.enabled = false;
+        let message = compose(&config).unwrap_err().to_string();
+        assert!(message.contains("--features system"), "{message}");
+    }
+}
