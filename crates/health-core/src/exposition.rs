@@ -208,6 +208,12 @@ impl Exposition {
         sections.iter().find(|s| s.name == collector).cloned()
     }
 
+    /// The collectors with a section, in registration order.
+    pub fn collectors(&self) -> Vec<String> {
+        let sections = self.inner.sections.read().unwrap_or_else(PoisonError::into_inner);
+        sections.iter().filter(|s| s.name != SELF_SECTION).map(|s| s.name.clone()).collect()
+    }
+
     /// Every description exposed, with the collector it belongs to (`""` for the self-metrics).
     pub fn descriptions(&self) -> Vec<(String, MetricDesc)> {
         let sections = self.inner.sections.read().unwrap_or_else(PoisonError::into_inner);

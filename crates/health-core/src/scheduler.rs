@@ -219,8 +219,8 @@ impl Context {
     ) -> Result<Vec<Arc<dyn Collector>>, ExpositionError> {
         Self::check_names(&collectors)?;
         let names: Vec<String> = collectors.iter().map(|c| c.name().to_owned()).collect();
-        for (existing, _) in self.exposition.descriptions() {
-            if existing != SELF_SECTION && !names.contains(&existing) {
+        for existing in self.exposition.collectors() {
+            if !names.contains(&existing) {
                 self.exposition.unregister(&existing);
             }
         }

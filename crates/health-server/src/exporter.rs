@@ -7,7 +7,7 @@ use std::time::Duration;
 use health_core::{Exposition, ExpositionError, Scheduler};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::compose::{ComposeError, compose};
 use crate::config::HealthConfig;
@@ -45,7 +45,8 @@ pub struct Exporter {
     auth: BearerAuth,
     local_addr: SocketAddr,
     configured_addr: SocketAddr,
-    stop: CancellationToken,
+    /// Stops the server when the exporter is shut down, or dropped without a shutdown.
+    stop: DropGuard,
     server: JoinHandle<()>,
 }
 
@@ -86,7 +87,8 @@ impl Exporter {
             CONNECTION_GRACE,
         ));
         tracing::info!(address = %local_addr, "serving /metrics, /healthz and /status");
-        Ok(Self { scheduler, auth, local_addr, configured_addr: listen_addr(config), stop, server })
+        let configured_addr = listen_addr(config);
+        Ok(Self { scheduler, auth, local_addr, configured_addr, stop: stop.drop_guard(), server })
     }
 
     /// The address actually listened on.
@@ -114,7 +116,7 @@ impl Exporter {
 
     /// Stops collecting and serving; returns within about 1.5 s even with busy or idle clients.
     pub async fn shutdown(self) {
-        self.stop.cancel();
+        drop(self.stop);
         let server = self.server;
         let ((), _) = tokio::join!(self.scheduler.shutdown(COLLECTOR_DEADLINE), server);
     }
