@@ -305,7 +305,7 @@ impl Section {
             match value {
                 SampleValue::Gauge(v) => state.recorder.register_gauge(&key, &METADATA).set(v),
                 SampleValue::Counter(v) => {
-                    state.recorder.register_counter(&key, &METADATA).absolute(v)
+                    state.recorder.register_counter(&key, &METADATA).absolute(v);
                 }
                 SampleValue::Histogram(observations) => {
                     let histogram = state.recorder.register_histogram(&key, &METADATA);
