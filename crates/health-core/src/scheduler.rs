@@ -241,9 +241,14 @@ impl Context {
         let previous = self.board.get(name);
         let (result, error, samples) = match outcome.result {
             Ok(snapshot) => {
+                let problems = snapshot.problems().join("; ");
                 let samples = snapshot.len();
                 let dropped = self.exposition.publish(name, snapshot);
-                (RunResult::Success, None, samples - dropped)
+                if problems.is_empty() {
+                    (RunResult::Success, None, samples - dropped)
+                } else {
+                    (RunResult::Error, Some(problems), samples - dropped)
+                }
             }
             Err((result, message)) => {
                 // Stale figures must not pose as current: a failed run empties the section.

@@ -29,9 +29,14 @@ pub struct Sample {
 ///
 /// A series that is not in the snapshot is gone: the exposition drops it, so a removed ping host or
 /// an unplugged interface leaves `/metrics` at the next run instead of lingering with its last value.
+///
+/// A run can also be a partial failure: the parts that worked add their samples, the part that
+/// failed adds a [`problem`](Self::problem). The samples are published, and the run is still
+/// counted as an `error` with the problems as its message.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     samples: Vec<Sample>,
+    problems: Vec<String>,
 }
 
 impl Snapshot {
@@ -76,10 +81,23 @@ impl Snapshot {
         self
     }
 
-    /// Moves every sample of `other` into this snapshot (for collectors built from parts).
+    /// Moves every sample and problem of `other` into this snapshot (for collectors built from
+    /// parts).
     pub fn extend(&mut self, other: Snapshot) -> &mut Self {
         self.samples.extend(other.samples);
+        self.problems.extend(other.problems);
         self
+    }
+
+    /// Records that part of the run failed; the run counts as an `error`, its samples still count.
+    pub fn problem(&mut self, message: impl Into<String>) -> &mut Self {
+        self.problems.push(message.into());
+        self
+    }
+
+    /// The problems recorded by this run.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     /// The samples, in insertion order.

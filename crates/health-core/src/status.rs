@@ -52,7 +52,7 @@ pub struct CollectorStatus {
     pub last_error: Option<String>,
     /// Wall-clock start of the last successful run (Unix seconds).
     pub last_success_timestamp_seconds: Option<f64>,
-    /// Number of samples the last successful run produced.
+    /// Number of samples the last run published (a partial failure publishes some).
     pub last_sample_count: Option<usize>,
     /// Runs so far, by result.
     pub runs: BTreeMap<RunResult, u64>,
@@ -124,10 +124,10 @@ impl StatusBoard {
         status.last_duration_seconds = Some(run.duration.as_secs_f64());
         status.last_result = Some(run.result);
         *status.runs.entry(run.result).or_default() += 1;
+        status.last_sample_count = Some(run.samples);
         if run.result == RunResult::Success {
             status.last_error = None;
             status.last_success_timestamp_seconds = Some(started);
-            status.last_sample_count = Some(run.samples);
         } else {
             status.last_error = run.error;
         }

@@ -26,6 +26,8 @@ enum Behaviour {
     Panics,
     /// Succeeds on the first run, fails afterwards.
     SucceedsOnce,
+    /// Reports its value and a problem with another part.
+    PartlyFails,
 }
 
 struct TestCollector {
@@ -71,6 +73,9 @@ impl Collector for TestCollector {
             Behaviour::Panics => panic!("collector bug"),
             Behaviour::SucceedsOnce if run > 0 => return Err(CollectError::new("gone")),
             Behaviour::SucceedsOnce => {}
+            Behaviour::PartlyFails => {
+                snapshot.problem("cannot parse /sys/x: \"garbage\"");
+            }
         }
         if !matches!(self.behaviour, Behaviour::Shrinking) {
             snapshot.gauge(leak(format!("{}_value_bytes", self.name)), 42.0);
@@ -323,4 +328,21 @@ fn undescribed_samples_are_dropped_not_exposed() {
     let text = exposition.render();
     assert!(text.contains("vimeo_monitor_value_bytes 1\n"), "{text}");
     assert!(!text.contains("unknown_bytes") && !text.contains("probe_up"), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_partial_failure_publishes_what_worked_and_counts_as_an_error() {
+    let exposition = Exposition::default();
+    let scheduler = scheduler(&exposition)
+        .start(vec![TestCollector::boxed("partial", Behaviour::PartlyFails)])
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let status = scheduler.status().get("partial").unwrap();
+    assert_eq!(status.last_result, Some(RunResult::Error));
+    assert_eq!(status.last_error.as_deref(), Some("cannot parse /sys/x: \"garbage\""));
+    assert_eq!(status.last_sample_count, Some(1));
+    let s = series(&exposition.render());
+    assert_eq!(s["vimeo_monitor_partial_value_bytes"], "42");
+    assert_eq!(s["vimeo_monitor_collector_up{collector=\"partial\"}"], "0");
+    scheduler.shutdown(Duration::from_secs(1)).await;
 }
