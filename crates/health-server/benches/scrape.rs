@@ -105,9 +105,9 @@ impl Collector for Synthetic {
 async fn serve_synthetic() {
     let exposition = Exposition::default();
     let collectors: Vec<Box<dyn Collector>> = vec![
-        Box::new(health_system::HardwareCollector::new(health_system::HardwareOptions {
-            interval: Duration::from_secs(10),
-        })),
+        Box::new(health_system::HardwareCollector::new(health_system::HardwareOptions::new(
+            Duration::from_secs(10),
+        ))),
         Box::new(Synthetic),
     ];
     let scheduler = Scheduler::builder(exposition.clone())

@@ -73,7 +73,7 @@ pub fn compose(config: &HealthConfig) -> Result<Composition, ComposeError> {
 
 #[cfg(feature = "system")]
 fn hardware(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    let options = health_system::HardwareOptions { interval: config.hardware.interval };
+    let options = health_system::HardwareOptions::new(config.hardware.interval);
     Ok(Box::new(health_system::HardwareCollector::new(options)))
 }
 

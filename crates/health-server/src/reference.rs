@@ -33,7 +33,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
     #[cfg(feature = "system")]
     {
         let defaults = HealthConfig::default();
-        let options = health_system::HardwareOptions { interval: defaults.hardware.interval };
+        let options = health_system::HardwareOptions::new(defaults.hardware.interval);
         let collector = health_system::HardwareCollector::new(options);
         entries.push(CatalogueEntry {
             collector: health_system::NAME,

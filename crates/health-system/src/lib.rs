@@ -6,7 +6,11 @@
 
 mod load;
 mod memory;
+mod roots;
 
+pub use roots::Roots;
+
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +25,33 @@ pub const NAME: &str = "hardware";
 pub struct HardwareOptions {
     /// Time between runs (`HEALTH_HARDWARE_INTERVAL`).
     pub interval: Duration,
+    /// Where `/sys` and `/proc` are (`HEALTH_HARDWARE_SYSFS_ROOT`, `HEALTH_HARDWARE_PROCFS_ROOT`).
+    pub roots: Roots,
+    /// Only these mount points, when set (`HEALTH_HARDWARE_DISK_MOUNTPOINTS`); else every real
+    /// filesystem.
+    pub disk_mountpoints: Option<Vec<PathBuf>>,
+    /// Where `vcgencmd` is, or whether to use it (`HEALTH_HARDWARE_VCGENCMD`).
+    pub vcgencmd: Vcgencmd,
+}
+
+/// How to find `vcgencmd`, the Pi firmware's command-line tool.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Vcgencmd {
+    /// Look in `/usr/bin`, then `/opt/vc/bin`.
+    #[default]
+    Auto,
+    /// Never run it.
+    Off,
+    /// This path.
+    Path(PathBuf),
+}
+
+impl HardwareOptions {
+    /// The defaults for this interval: the real `/sys` and `/proc`, every disk, `vcgencmd` found
+    /// automatically.
+    pub fn new(interval: Duration) -> Self {
+        Self { interval, roots: Roots::default(), disk_mountpoints: None, vcgencmd: Vcgencmd::Auto }
+    }
 }
 
 /// Memory and load of the machine the exporter runs on.
@@ -75,8 +106,7 @@ mod tests {
 
     #[tokio::test]
     async fn reports_this_machines_memory_and_load() {
-        let collector =
-            HardwareCollector::new(HardwareOptions { interval: Duration::from_secs(10) });
+        let collector = HardwareCollector::new(HardwareOptions::new(Duration::from_secs(10)));
         let snapshot = collect_checked(&collector).await;
         let gauge = |name| match snapshot.get(name, &[]) {
             Some(SampleValue::Gauge(v)) => *v,
