@@ -1,1 +1,120 @@
-//! Configuration (being written).
+//! The exporter's `HEALTH_*` configuration.
+//!
+//! Layers, lowest first: built-in defaults < TOML file (`--config FILE` or `$HEALTH_CONFIG`) <
+//! `.env` in the working directory < process environment. [`HealthConfig::load`] reads them from
+//! a [`ConfigSources`], so tests hand in their own environment instead of touching the process's.
+//! Every problem is reported at once ([`ConfigErrors`]), each naming the variable or TOML key
+//! the user wrote, the value given and what is allowed; the bearer token never appears in any
+//! message.
+//!
+//! The settings themselves are one table ([`settings()`]): loading, `--check-config`,
+//! `.env.sample` and `docs/configuration.md` all follow it.
+//!
+//! This module does not watch files or decide what a setting does: reloading is the binary's
+//! (SIGHUP), and `HEALTH_MONITORING_ENABLED` is read here but only the kiosk acts on it.
+
+mod keys;
+mod load;
+mod parse;
+mod problem;
+mod secret;
+mod sources;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+pub use keys::{CONFIG_FILE_VAR, Setting, settings};
+pub use load::Loaded;
+pub use problem::{ConfigErrors, ConfigProblem};
+pub use secret::Secret;
+pub use sources::{ConfigSources, Origin};
+
+/// The exporter's settings, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthConfig {
+    /// Whether the kiosk runs its health monitoring (`HEALTH_MONITORING_ENABLED`). The
+    /// standalone `health-server` serves regardless: starting it is the decision.
+    pub monitoring_enabled: bool,
+    /// Where and how `/metrics` is served (`HEALTH_METRICS_*`).
+    pub metrics: MetricsConfig,
+    /// The hardware collector (`HEALTH_HARDWARE_*`).
+    pub hardware: HardwareConfig,
+    /// The network collector (`HEALTH_NETWORK_*`).
+    pub network: NetworkConfig,
+    /// The stream collectors (`HEALTH_STREAM_*`).
+    pub stream: StreamConfig,
+}
+
+/// Where and how `/metrics` is served.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsConfig {
+    /// Address to listen on (`HEALTH_METRICS_HOST`).
+    pub host: IpAddr,
+    /// Port to listen on (`HEALTH_METRICS_PORT`).
+    pub port: u16,
+    /// Token required on `/metrics` and `/status`; `None` leaves them open
+    /// (`HEALTH_METRICS_BEARER_TOKEN`).
+    pub bearer_token: Option<Secret>,
+}
+
+/// The hardware collector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HardwareConfig {
+    /// Whether it runs (`HEALTH_HARDWARE_ENABLED`).
+    pub enabled: bool,
+    /// Time between runs (`HEALTH_HARDWARE_INTERVAL`).
+    pub interval: Duration,
+}
+
+/// The network collector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkConfig {
+    /// Whether it runs (`HEALTH_NETWORK_ENABLED`).
+    pub enabled: bool,
+    /// Time between runs (`HEALTH_NETWORK_INTERVAL`).
+    pub interval: Duration,
+    /// Hosts to ping: IP addresses or DNS names (`HEALTH_NETWORK_PING_HOSTS`).
+    pub ping_hosts: Vec<String>,
+    /// Whether it measures throughput too (`HEALTH_NETWORK_SPEEDTEST_ENABLED`).
+    pub speedtest_enabled: bool,
+    /// Time between speed tests (`HEALTH_NETWORK_SPEEDTEST_INTERVAL`).
+    pub speedtest_interval: Duration,
+}
+
+/// The stream collectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamConfig {
+    /// Whether they run (`HEALTH_STREAM_ENABLED`).
+    pub enabled: bool,
+    /// Time between runs (`HEALTH_STREAM_INTERVAL`).
+    pub interval: Duration,
+    /// How long one `ffprobe` may take (`HEALTH_STREAM_FFPROBE_TIMEOUT`).
+    pub ffprobe_timeout: Duration,
+}
+
+/// The built-in defaults: the `.env.sample` and the docs show these values (a test checks).
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            monitoring_enabled: false,
+            metrics: MetricsConfig {
+                host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                port: 8080,
+                bearer_token: None,
+            },
+            hardware: HardwareConfig { enabled: true, interval: Duration::from_secs(10) },
+            network: NetworkConfig {
+                enabled: true,
+                interval: Duration::from_secs(30),
+                ping_hosts: ["8.8.8.8", "1.1.1.1", "vimeo.com"].map(String::from).to_vec(),
+                speedtest_enabled: true,
+                speedtest_interval: Duration::from_secs(300),
+            },
+            stream: StreamConfig {
+                enabled: true,
+                interval: Duration::from_secs(60),
+                ffprobe_timeout: Duration::from_secs(15),
+            },
+        }
+    }
+}

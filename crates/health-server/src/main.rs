@@ -84,8 +84,14 @@ fn init_logging() {
 
 /// Loads and validates the configuration, logging its warnings.
 fn load(cli: &Cli) -> Result<Loaded, String> {
-    let loaded = HealthConfig::load(&ConfigSources::from_process(cli.config.clone()))
-        .map_err(|e| e.to_string())?;
+    let loaded =
+        HealthConfig::load(&ConfigSources::from_process(cli.config.clone())).map_err(|errors| {
+            // A misspelt variable is often why a value did not take: show the warnings too.
+            for warning in &errors.warnings {
+                tracing::warn!("{warning}");
+            }
+            errors.to_string()
+        })?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -148,7 +154,7 @@ async fn reload(cli: &Cli, exporter: &mut Exporter) {
     match exporter.reload(&loaded.config).await {
         Ok(()) => tracing::info!("configuration reloaded"),
         Err(e) => {
-            tracing::error!("reload rejected, the previous configuration stays in force: {e}")
+            tracing::error!("reload rejected, the previous configuration stays in force: {e}");
         }
     }
 }

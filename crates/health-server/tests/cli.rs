@@ -114,7 +114,7 @@ async fn sighup_reloads_a_valid_file_and_keeps_the_old_one_when_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("health.toml");
     let write = |interval: &str| {
-        std::fs::write(&file, format!("[hardware]\ninterval = {interval}\n")).unwrap()
+        std::fs::write(&file, format!("[hardware]\ninterval = {interval}\n")).unwrap();
     };
     write("1");
     let file_arg = file.clone();

@@ -1,0 +1,373 @@
+//! The settings table: every `HEALTH_*` setting once, with its TOML place, kind and meaning.
+//!
+//! Loading, `--check-config`, `.env.sample` and `docs/configuration.md` all follow this table
+//! (a test keeps the two files in step with it), so adding a setting is one entry in
+//! [`SETTINGS`] plus its field in [`HealthConfig`]; its default is the field's value in
+//! `HealthConfig::default()`, written nowhere else. Parsing values is `parse.rs`'s job.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{HealthConfig, Secret};
+
+/// The variable naming the TOML file; known, but not a setting of its own.
+pub const CONFIG_FILE_VAR: &str = "HEALTH_CONFIG";
+
+/// The prefix of every variable this crate reads.
+pub(crate) const PREFIX: &str = "HEALTH_";
+
+/// Reads and writes one field of [`HealthConfig`].
+pub(crate) struct Access<T: 'static> {
+    pub(crate) get: fn(&HealthConfig) -> &T,
+    pub(crate) get_mut: fn(&mut HealthConfig) -> &mut T,
+}
+
+/// The `Access` to a field path of `HealthConfig`, e.g. `access!(metrics.port)`.
+macro_rules! access {
+    ($($field:ident).+) => {
+        Access { get: |c| &c.$($field).+, get_mut: |c| &mut c.$($field).+ }
+    };
+}
+
+/// The smallest duration a `Seconds` setting accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Minimum {
+    /// At least this many whole seconds.
+    AtLeast(u64),
+    /// Anything above zero.
+    AboveZero,
+}
+
+/// A setting's kind (how its text is parsed) and the field it fills.
+pub(crate) enum Field {
+    Bool(Access<bool>),
+    Port(Access<u16>),
+    Ip(Access<IpAddr>),
+    Seconds(Access<Duration>, Minimum),
+    Hosts(Access<Vec<String>>),
+    Secret(Access<Option<Secret>>),
+}
+
+/// One configuration setting: `HEALTH_<SECTION>_<NAME>` in the environment, `[section] name`
+/// in TOML.
+pub struct Setting {
+    section: &'static str,
+    name: &'static str,
+    meaning: &'static str,
+    pub(crate) field: Field,
+}
+
+/// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
+static SETTINGS: [Setting; 14] = [
+    Setting {
+        section: "monitoring",
+        name: "enabled",
+        meaning: "Turn the kiosk's health monitoring on; the standalone health-server always serves.",
+        field: Field::Bool(access!(monitoring_enabled)),
+    },
+    Setting {
+        section: "metrics",
+        name: "host",
+        meaning: "Address the /metrics endpoint listens on (0.0.0.0 = every IPv4 interface).",
+        field: Field::Ip(access!(metrics.host)),
+    },
+    Setting {
+        section: "metrics",
+        name: "port",
+        meaning: "Port the /metrics endpoint listens on (1-65535).",
+        field: Field::Port(access!(metrics.port)),
+    },
+    Setting {
+        section: "metrics",
+        name: "bearer_token",
+        meaning: "Token clients must send as `Authorization: Bearer ...` for /metrics and /status; unset leaves them open.",
+        field: Field::Secret(access!(metrics.bearer_token)),
+    },
+    Setting {
+        section: "hardware",
+        name: "enabled",
+        meaning: "Run the hardware collector (CPU, memory, disks, temperatures, throttling).",
+        field: Field::Bool(access!(hardware.enabled)),
+    },
+    Setting {
+        section: "hardware",
+        name: "interval",
+        meaning: "Seconds between hardware collections.",
+        field: Field::Seconds(access!(hardware.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "network",
+        name: "enabled",
+        meaning: "Run the network collector (ping, and the speed test below).",
+        field: Field::Bool(access!(network.enabled)),
+    },
+    Setting {
+        section: "network",
+        name: "interval",
+        meaning: "Seconds between network collections.",
+        field: Field::Seconds(access!(network.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "network",
+        name: "ping_hosts",
+        meaning: "Hosts to ping, comma-separated; at least one while the network collector is on.",
+        field: Field::Hosts(access!(network.ping_hosts)),
+    },
+    Setting {
+        section: "network",
+        name: "speedtest_enabled",
+        meaning: "Measure download/upload throughput as part of the network collector.",
+        field: Field::Bool(access!(network.speedtest_enabled)),
+    },
+    Setting {
+        section: "network",
+        name: "speedtest_interval",
+        meaning: "Seconds between speed tests (at least 60: each test uses real bandwidth).",
+        field: Field::Seconds(access!(network.speedtest_interval), Minimum::AtLeast(60)),
+    },
+    Setting {
+        section: "stream",
+        name: "enabled",
+        meaning: "Run the stream collectors (probe the configured streams with ffprobe).",
+        field: Field::Bool(access!(stream.enabled)),
+    },
+    Setting {
+        section: "stream",
+        name: "interval",
+        meaning: "Seconds between stream probes.",
+        field: Field::Seconds(access!(stream.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "stream",
+        name: "ffprobe_timeout",
+        meaning: "Seconds one ffprobe run may take; must be shorter than HEALTH_STREAM_INTERVAL.",
+        field: Field::Seconds(access!(stream.ffprobe_timeout), Minimum::AboveZero),
+    },
+];
+
+/// Every setting, in documentation order.
+pub fn settings() -> &'static [Setting] {
+    &SETTINGS
+}
+
+/// The setting an environment variable names, if any.
+pub(crate) fn by_env_name(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.env_name() == name)
+}
+
+/// The setting at `section.name`, if any.
+pub(crate) fn by_toml_key(section: &str, name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.section == section && s.name == name)
+}
+
+/// Whether `[section]` in TOML belongs to this crate (other sections belong to the kiosk).
+pub(crate) fn is_known_section(section: &str) -> bool {
+    SETTINGS.iter().any(|s| s.section == section)
+}
+
+impl Setting {
+    /// The TOML section: `metrics`.
+    pub fn section(&self) -> &'static str {
+        self.section
+    }
+
+    /// The key within the section: `port`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The environment variable: `HEALTH_METRICS_PORT`.
+    pub fn env_name(&self) -> String {
+        format!("{PREFIX}{}_{}", self.section, self.name).to_ascii_uppercase()
+    }
+
+    /// The dotted TOML key: `metrics.port`.
+    pub fn toml_key(&self) -> String {
+        format!("{}.{}", self.section, self.name)
+    }
+
+    /// One line on what it does.
+    pub fn meaning(&self) -> &'static str {
+        self.meaning
+    }
+
+    /// Whether its value must never be shown.
+    pub fn is_secret(&self) -> bool {
+        matches!(self.field, Field::Secret(_))
+    }
+
+    /// The built-in default in environment syntax; `None` when unset by default.
+    pub fn default_value(&self) -> Option<String> {
+        self.value_in(&HealthConfig::default())
+    }
+
+    /// The values it accepts, in a few words.
+    pub fn allowed(&self) -> String {
+        match &self.field {
+            Field::Bool(_) => "true/false, 1/0, yes/no, on/off".to_owned(),
+            Field::Port(_) => "port number 1-65535".to_owned(),
+            Field::Ip(_) => "IPv4 or IPv6 address".to_owned(),
+            Field::Seconds(_, Minimum::AtLeast(min)) => format!("seconds >= {min}"),
+            Field::Seconds(_, Minimum::AboveZero) => "seconds > 0".to_owned(),
+            Field::Hosts(_) => "comma-separated IP addresses or DNS host names".to_owned(),
+            Field::Secret(_) => "non-empty token without whitespace".to_owned(),
+        }
+    }
+
+    /// The message for a value it cannot accept: `expected a port number 1-65535`.
+    pub(crate) fn expected(&self) -> String {
+        match &self.field {
+            Field::Bool(_) => "expected true/false, 1/0, yes/no or on/off".to_owned(),
+            Field::Port(_) => "expected a port number 1-65535".to_owned(),
+            Field::Ip(_) => "expected an IPv4 or IPv6 address (e.g. 0.0.0.0 or ::)".to_owned(),
+            Field::Seconds(_, Minimum::AtLeast(min)) => {
+                let unit = if *min == 1 { "second" } else { "seconds" };
+                format!("expected a number of seconds, at least {min} {unit} (e.g. 10 or 2.5)")
+            }
+            Field::Seconds(_, Minimum::AboveZero) => {
+                "expected a number of seconds above 0 (e.g. 15 or 2.5)".to_owned()
+            }
+            Field::Hosts(_) => "expected comma-separated IP addresses or DNS host names".to_owned(),
+            Field::Secret(_) => "expected a non-empty token without whitespace".to_owned(),
+        }
+    }
+
+    /// Its value in `config`, in environment syntax; a secret shows as `<redacted>` and an
+    /// unset one as `None`.
+    pub fn value_in(&self, config: &HealthConfig) -> Option<String> {
+        Some(match &self.field {
+            Field::Bool(a) => (a.get)(config).to_string(),
+            Field::Port(a) => (a.get)(config).to_string(),
+            Field::Ip(a) => (a.get)(config).to_string(),
+            Field::Seconds(a, _) => (a.get)(config).as_secs_f64().to_string(),
+            Field::Hosts(a) => (a.get)(config).join(","),
+            Field::Secret(a) => (a.get)(config).as_ref()?.to_string(),
+        })
+    }
+}
+
+/// The known name closest to `given`, if one is close enough to be a likely typo.
+pub(crate) fn suggest(given: &str, known: impl IntoIterator<Item = String>) -> Option<String> {
+    let given = given.to_ascii_lowercase();
+    known
+        .into_iter()
+        .map(|k| (strsim::damerau_levenshtein(&given, &k.to_ascii_lowercase()), k))
+        .filter(|(distance, _)| *distance <= 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn workspace_file(name: &str) -> String {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    }
+
+    #[test]
+    fn names_follow_the_section_rule() {
+        let port = by_toml_key("metrics", "port").expect("metrics.port");
+        assert_eq!(port.env_name(), "HEALTH_METRICS_PORT");
+        assert_eq!(port.toml_key(), "metrics.port");
+        let hosts = by_env_name("HEALTH_NETWORK_PING_HOSTS").expect("ping hosts");
+        assert_eq!(hosts.toml_key(), "network.ping_hosts");
+        assert_eq!(
+            by_env_name("HEALTH_MONITORING_ENABLED").map(Setting::toml_key).as_deref(),
+            Some("monitoring.enabled")
+        );
+        assert!(by_env_name(CONFIG_FILE_VAR).is_none(), "HEALTH_CONFIG is not a setting");
+    }
+
+    #[test]
+    fn every_setting_is_listed_once() {
+        let names: BTreeSet<String> = settings().iter().map(Setting::env_name).collect();
+        assert_eq!(names.len(), settings().len());
+    }
+
+    #[test]
+    fn defaults_render_as_the_documented_values() {
+        let default = |env: &str| by_env_name(env).and_then(Setting::default_value);
+        assert_eq!(default("HEALTH_MONITORING_ENABLED").as_deref(), Some("false"));
+        assert_eq!(default("HEALTH_METRICS_HOST").as_deref(), Some("0.0.0.0"));
+        assert_eq!(default("HEALTH_HARDWARE_INTERVAL").as_deref(), Some("10"));
+        assert_eq!(
+            default("HEALTH_NETWORK_PING_HOSTS").as_deref(),
+            Some("8.8.8.8,1.1.1.1,vimeo.com")
+        );
+        assert_eq!(default("HEALTH_METRICS_BEARER_TOKEN"), None);
+    }
+
+    #[test]
+    fn a_set_secret_renders_redacted() {
+        let mut config = HealthConfig::default();
+        config.metrics.bearer_token = Some(Secret::new("abc"));
+        let token = by_env_name("HEALTH_METRICS_BEARER_TOKEN").expect("token");
+        assert!(token.is_secret());
+        assert_eq!(token.value_in(&config).as_deref(), Some("<redacted>"));
+    }
+
+    #[test]
+    fn suggestions_only_for_near_misses() {
+        let known = || settings().iter().map(Setting::env_name);
+        assert_eq!(suggest("HEALTH_METRICS_PROT", known()).as_deref(), Some("HEALTH_METRICS_PORT"));
+        assert_eq!(
+            suggest("HEALTH_STREAM_ENABLE", known()).as_deref(),
+            Some("HEALTH_STREAM_ENABLED")
+        );
+        assert_eq!(suggest("HEALTH_KIOSK_PLAYER", known()), None);
+    }
+
+    #[test]
+    fn env_sample_lists_every_setting_with_its_default_and_nothing_else() {
+        let sample = workspace_file(".env.sample");
+        let lines: Vec<&str> = sample.lines().map(str::trim).collect();
+        for setting in settings() {
+            let default = setting.default_value().unwrap_or_default();
+            let line = format!("# {}={default}", setting.env_name());
+            assert!(lines.contains(&line.as_str()), ".env.sample lacks `{line}`");
+        }
+        let known: BTreeSet<String> = settings().iter().map(Setting::env_name).collect();
+        for word in sample.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with(PREFIX) && !word.ends_with('_') {
+                assert!(
+                    known.contains(word) || word == CONFIG_FILE_VAR,
+                    ".env.sample names {word}, which is not a setting"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn docs_table_lists_every_setting_with_its_toml_key_and_default() {
+        let docs = workspace_file("docs/configuration.md");
+        for setting in settings() {
+            let env = format!("`{}`", setting.env_name());
+            let row = docs
+                .lines()
+                .find(|l| l.starts_with('|') && l.contains(&env))
+                .unwrap_or_else(|| panic!("docs/configuration.md has no table row for {env}"));
+            let toml = format!("`{}`", setting.toml_key());
+            assert!(row.contains(&toml), "the row of {env} lacks {toml}: {row}");
+            let default = match setting.default_value() {
+                Some(value) => format!("`{value}`"),
+                None => "unset".to_owned(),
+            };
+            assert!(row.contains(&default), "the row of {env} lacks its default {default}: {row}");
+        }
+        let known: BTreeSet<String> = settings().iter().map(Setting::env_name).collect();
+        for word in docs.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with(PREFIX) && !word.ends_with('_') {
+                assert!(
+                    known.contains(word) || word == CONFIG_FILE_VAR,
+                    "docs/configuration.md names {word}, which is not a setting"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! Loading through every layer: precedence, every error path, warnings and redaction.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use super::super::keys::{Field, settings};
+use super::super::{ConfigErrors, ConfigSources, HealthConfig, Loaded, Origin};
+
+const TOKEN: &str = "s3cr3t-T0KEN-value";
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn from_env(pairs: &[(&str, &str)]) -> ConfigSources {
+    ConfigSources { env: env(pairs), ..ConfigSources::default() }
+}
+
+fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write a fixture");
+    path
+}
+
+fn load(sources: &ConfigSources) -> Loaded {
+    match HealthConfig::load(sources) {
+        Ok(loaded) => loaded,
+        Err(e) => panic!("expected a valid configuration, got:\n{e}"),
+    }
+}
+
+fn problems(sources: &ConfigSources) -> Vec<String> {
+    let errors: ConfigErrors = match HealthConfig::load(sources) {
+        Ok(loaded) => panic!("expected problems, got {:?}", loaded.config),
+        Err(e) => e,
+    };
+    errors.problems.iter().map(ToString::to_string).collect()
+}
+
+fn only_problem(sources: &ConfigSources) -> String {
+    let problems = problems(sources);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    problems.into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn nothing_set_gives_the_defaults_from_the_default_layer() {
+    let loaded = load(&ConfigSources::default());
+    assert_eq!(loaded.config, HealthConfig::default());
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.origin("HEALTH_METRICS_PORT"), Some(&Origin::Default));
+}
+
+#[test]
+fn a_missing_dotenv_file_is_skipped() {
+    let dir = TempDir::new().expect("tempdir");
+    let sources = ConfigSources { dotenv: Some(dir.path().join(".env")), ..Default::default() };
+    assert_eq!(load(&sources).config, HealthConfig::default());
+}
+
+#[test]
+fn from_process_prefers_the_cli_file_and_reads_dotenv_in_the_working_directory() {
+    let sources = ConfigSources::from_process(Some(PathBuf::from("/etc/health.toml")));
+    assert_eq!(sources.file.as_deref(), Some(Path::new("/etc/health.toml")));
+    let dotenv = sources.dotenv.expect("a .env path");
+    assert!(dotenv.ends_with(".env"), "{}", dotenv.display());
+}
+
+#[test]
+fn port_must_be_1_to_65535() {
+    for bad in ["80a", "0", "65536", ""] {
+        assert_eq!(
+            only_problem(&from_env(&[("HEALTH_METRICS_PORT", bad)])),
+            format!("HEALTH_METRICS_PORT={bad}: expected a port number 1-65535")
+        );
+    }
+    let loaded = load(&from_env(&[("HEALTH_METRICS_PORT", "9100")]));
+    assert_eq!(loaded.config.metrics.port, 9100);
+}
+
+#[test]
+fn host_must_be_an_ip_address() {
+    let problem = only_problem(&from_env(&[("HEALTH_METRICS_HOST", "localhost")]));
+    assert!(
+        problem.starts_with("HEALTH_METRICS_HOST=localhost: expected an IPv4 or IPv6"),
+        "{problem}"
+    );
+    let loaded = load(&from_env(&[("HEALTH_METRICS_HOST", "::1")]));
+    assert_eq!(loaded.config.metrics.host, "::1".parse::<std::net::IpAddr>().expect("ip"));
+}
+
+#[test]
+fn every_boolean_setting_rejects_a_non_boolean() {
+    let booleans: Vec<String> = settings()
+        .iter()
+        .filter(|s| matches!(s.field, Field::Bool(_)))
+        .map(|s| s.env_name())
+        .collect();
+    assert_eq!(booleans.len(), 5, "{booleans:?}");
+    for name in booleans {
+        assert_eq!(
+            only_problem(&from_env(&[(name.as_str(), "maybe")])),
+            format!("{name}=maybe: expected true/false, 1/0, yes/no or on/off")
+        );
+    }
+}
+
+#[test]
+fn booleans_accept_every_spelling_from_every_layer() {
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(&dir, "health.toml", "[network]\nspeedtest_enabled = false\n");
+    let dotenv = write(&dir, ".env", "HEALTH_MONITORING_ENABLED=Yes\n");
+    let sources = ConfigSources {
+        file: Some(file),
+        dotenv: Some(dotenv),
+        env: env(&[
+            ("HEALTH_HARDWARE_ENABLED", "OFF"),
+            ("HEALTH_NETWORK_ENABLED", "0"),
+            ("HEALTH_STREAM_ENABLED", "no"),
+        ]),
+    };
+    let config = load(&sources).config;
+    assert!(config.monitoring_enabled);
+    assert!(!config.hardware.enabled);
+    assert!(!config.network.enabled);
+    assert!(!config.network.speedtest_enabled);
+    assert!(!config.stream.enabled);
+}
+
+#[test]
+fn intervals_below_one_second_are_rejected() {
+    for name in ["HEALTH_HARDWARE_INTERVAL", "HEALTH_NETWORK_INTERVAL", "HEALTH_STREAM_INTERVAL"] {
+        let problems = problems(&from_env(&[(name, "0.5")]));
+        let expected = format!("{name}=0.5: expected a number of seconds, at least 1 second");
+        assert!(problems.iter().any(|p| p.starts_with(&expected)), "{problems:#?}");
+    }
+    let problem = only_problem(&from_env(&[("HEALTH_HARDWARE_INTERVAL", "ten")]));
+    assert!(problem.starts_with("HEALTH_HARDWARE_INTERVAL=ten: expected a number"), "{problem}");
+}
+
+#[test]
+fn durations_may_be_decimal() {
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(&dir, "health.toml", "[network]\ninterval = 1.5\n");
+    let sources = ConfigSources {
+        file: Some(file),
+        env: env(&[("HEALTH_HARDWARE_INTERVAL", "2.5"), ("HEALTH_STREAM_FFPROBE_TIMEOUT", "0.25")]),
+        ..Default::default()
+    };
+    let config = load(&sources).config;
+    assert_eq!(config.hardware.interval, Duration::from_millis(2500));
+    assert_eq!(config.network.interval, Duration::from_millis(1500));
+    assert_eq!(config.stream.ffprobe_timeout, Duration::from_millis(250));
+}
+
+#[test]
+fn speedtest_interval_is_at_least_a_minute() {
+    let problem = only_problem(&from_env(&[("HEALTH_NETWORK_SPEEDTEST_INTERVAL", "59")]));
+    assert!(
+        problem.starts_with("HEALTH_NETWORK_SPEEDTEST_INTERVAL=59: expected a number of seconds, at least 60 seconds"),
+        "{problem}"
+    );
+    let loaded = load(&from_env(&[("HEALTH_NETWORK_SPEEDTEST_INTERVAL", "60")]));
+    assert_eq!(loaded.config.network.speedtest_interval, Duration::from_secs(60));
+}
+
+#[test]
+fn ffprobe_timeout_is_above_zero() {
+    let problem = only_problem(&from_env(&[("HEALTH_STREAM_FFPROBE_TIMEOUT", "0")]));
+    assert!(
+        problem
+            .starts_with("HEALTH_STREAM_FFPROBE_TIMEOUT=0: expected a number of seconds above 0"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn ffprobe_timeout_must_be_shorter_than_the_stream_interval() {
+    let problem = only_problem(&from_env(&[("HEALTH_STREAM_FFPROBE_TIMEOUT", "60")]));
+    assert!(
+        problem.starts_with(
+            "HEALTH_STREAM_FFPROBE_TIMEOUT=60: expected less than HEALTH_STREAM_INTERVAL (60 s)"
+        ),
+        "{problem}"
+    );
+    // Only the interval was set: that is the value to fix.
+    let problem = only_problem(&from_env(&[("HEALTH_STREAM_INTERVAL", "10")]));
+    assert!(
+        problem.starts_with(
+            "HEALTH_STREAM_INTERVAL=10: expected more than HEALTH_STREAM_FFPROBE_TIMEOUT (15 s)"
+        ),
+        "{problem}"
+    );
+    let fine = &[("HEALTH_STREAM_INTERVAL", "10"), ("HEALTH_STREAM_FFPROBE_TIMEOUT", "9.5")];
+    assert_eq!(load(&from_env(fine)).config.stream.ffprobe_timeout, Duration::from_millis(9500));
+}
+
+#[test]
+fn an_unparsable_interval_does_not_add_a_spurious_rule_problem() {
+    let sources =
+        from_env(&[("HEALTH_STREAM_INTERVAL", "x"), ("HEALTH_STREAM_FFPROBE_TIMEOUT", "100")]);
+    let problem = only_problem(&sources);
+    assert!(problem.starts_with("HEALTH_STREAM_INTERVAL=x:"), "{problem}");
+}
+
+#[test]
+fn ping_hosts_are_trimmed_and_empty_entries_dropped() {
+    let loaded =
+        load(&from_env(&[("HEALTH_NETWORK_PING_HOSTS", " 9.9.9.9 , ,example.org,, ::1 ")]));
+    assert_eq!(loaded.config.network.ping_hosts, ["9.9.9.9", "example.org", "::1"]);
+}
+
+#[test]
+fn empty_ping_hosts_are_an_error_only_while_the_network_collector_is_on() {
+    let problem = only_problem(&from_env(&[("HEALTH_NETWORK_PING_HOSTS", " , ")]));
+    assert_eq!(
+        problem,
+        "HEALTH_NETWORK_PING_HOSTS= , : expected at least one host while the network collector is \
+         enabled (or turn it off with HEALTH_NETWORK_ENABLED=false)"
+    );
+    let off = &[("HEALTH_NETWORK_PING_HOSTS", ""), ("HEALTH_NETWORK_ENABLED", "false")];
+    let config = load(&from_env(off)).config;
+    assert!(config.network.ping_hosts.is_empty());
+    assert!(!config.network.enabled);
+}
+
+#[test]
+fn a_bad_host_name_is_named() {
+    let problem = only_problem(&from_env(&[("HEALTH_NETWORK_PING_HOSTS", "8.8.8.8,bad_host")]));
+    assert_eq!(
+        problem,
+        "HEALTH_NETWORK_PING_HOSTS=8.8.8.8,bad_host: expected comma-separated IP addresses or DNS \
+         host names (not valid: bad_host)"
+    );
+}
+
+#[test]
+fn a_missing_toml_file_is_named() {
+    let dir = TempDir::new().expect("tempdir");
+    let missing = dir.path().join("nope.toml");
+    let sources = ConfigSources { file: Some(missing.clone()), ..Default::default() };
+    let problem = only_problem(&sources);
+    assert!(
+        problem.starts_with(&format!("{}: cannot read the configuration file", missing.display())),
+        "{problem}"
+    );
+}
+
+#[test]
+fn invalid_toml_is_named_with_its_position_but_not_its_text() {
+    let dir = TempDir::new().expect("tempdir");
+    let text = format!("[metrics]\nport = 9100\nbearer_token = \"{TOKEN}\n");
+    let file = write(&dir, "health.toml", &text);
+    let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
+    let problem = only_problem(&sources);
+    assert!(
+        problem.starts_with(&format!("{}: invalid TOML at line 3", file.display())),
+        "{problem}"
+    );
+    assert!(!problem.contains(TOKEN), "{problem}");
+}
+
+#[test]
+fn toml_problems_name_the_key_the_value_and_the_file() {
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(&dir, "health.toml", "[metrics]\nport = \"80a\"\n[hardware]\ninterval = 0\n");
+    let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
+    let shown = file.display();
+    assert_eq!(
+        problems(&sources),
+        [
+            format!("metrics.port = \"80a\" (in {shown}): expected a port number 1-65535"),
+            format!(
+                "hardware.interval = 0 (in {shown}): expected a number of seconds, at least 1 \
+                 second (e.g. 10 or 2.5)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn dotenv_problems_name_the_file() {
+    let dir = TempDir::new().expect("tempdir");
+    let dotenv = write(&dir, ".env", "# comment\nHEALTH_METRICS_PORT=80a\n");
+    let sources = ConfigSources { dotenv: Some(dotenv.clone()), ..Default::default() };
+    assert_eq!(
+        only_problem(&sources),
+        format!(
+            "HEALTH_METRICS_PORT=80a (from {}): expected a port number 1-65535",
+            dotenv.display()
+        )
+    );
+}
+
+#[test]
+fn an_unparsable_dotenv_line_is_named_without_its_text() {
+    let dir = TempDir::new().expect("tempdir");
+    let text = format!("HEALTH_METRICS_BEARER_TOKEN=\"{TOKEN}\nHEALTH_METRICS_PORT=9100\n");
+    let dotenv = write(&dir, ".env", &text);
+    let sources = ConfigSources { dotenv: Some(dotenv.clone()), ..Default::default() };
+    let problem = only_problem(&sources);
+    assert!(
+        problem.starts_with(&format!("{}: a line of the .env file", dotenv.display())),
+        "{problem}"
+    );
+    assert!(!problem.contains(TOKEN), "{problem}");
+}
+
+#[test]
+fn a_toml_section_that_is_not_a_table_is_a_problem() {
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(&dir, "health.toml", "metrics = 5\n");
+    let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
+    assert_eq!(
+        only_problem(&sources),
+        format!("metrics = 5 (in {}): expected a table [metrics]", file.display())
+    );
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let sources = from_env(&[
+        ("HEALTH_METRICS_PORT", "80a"),
+        ("HEALTH_HARDWARE_INTERVAL", "0"),
+        ("HEALTH_STREAM_ENABLED", "maybe"),
+        ("HEALTH_METRICS_HOST", "nowhere"),
+    ]);
+    let errors = HealthConfig::load(&sources).expect_err("four problems");
+    assert_eq!(errors.problems.len(), 4, "{errors}");
+    let text = errors.to_string();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    for key in [
+        "HEALTH_METRICS_PORT=80a",
+        "HEALTH_HARDWARE_INTERVAL=0",
+        "HEALTH_STREAM_ENABLED=maybe",
+        "HEALTH_METRICS_HOST=nowhere",
+    ] {
+        assert!(text.contains(key), "{key} missing from:\n{text}");
+    }
+}
+
+/// The same key in file, `.env` and environment, each layer present or not.
+fn layered(dir: &TempDir, file: bool, dotenv: bool, environment: bool) -> Loaded {
+    let sources = ConfigSources {
+        file: file.then(|| write(dir, "health.toml", "[metrics]\nport = 1001\n")),
+        dotenv: dotenv.then(|| write(dir, ".env", "HEALTH_METRICS_PORT=1002\n")),
+        env: if environment { env(&[("HEALTH_METRICS_PORT", "1003")]) } else { BTreeMap::new() },
+    };
+    load(&sources)
+}
+
+#[test]
+fn the_environment_beats_dotenv_which_beats_the_file() {
+    let dir = TempDir::new().expect("tempdir");
+    let all = layered(&dir, true, true, true);
+    assert_eq!(all.config.metrics.port, 1003);
+    assert_eq!(all.origin("HEALTH_METRICS_PORT"), Some(&Origin::Environment));
+
+    let no_env = layered(&dir, true, true, false);
+    assert_eq!(no_env.config.metrics.port, 1002);
+    assert_eq!(
+        no_env.origin("HEALTH_METRICS_PORT"),
+        Some(&Origin::DotEnv(dir.path().join(".env")))
+    );
+
+    let file_only = layered(&dir, true, false, false);
+    assert_eq!(file_only.config.metrics.port, 1001);
+    let file = dir.path().join("health.toml");
+    assert_eq!(file_only.origin("HEALTH_METRICS_PORT"), Some(&Origin::File(file)));
+}
+
+#[test]
+fn each_layer_alone_sets_the_value() {
+    let dir = TempDir::new().expect("tempdir");
+    assert_eq!(layered(&dir, false, true, false).config.metrics.port, 1002);
+    assert_eq!(layered(&dir, false, false, true).config.metrics.port, 1003);
+    let env_over_file = layered(&dir, true, false, true);
+    assert_eq!(env_over_file.config.metrics.port, 1003);
+    // A key set nowhere keeps its default while another is overridden.
+    assert_eq!(env_over_file.config.hardware.interval, Duration::from_secs(10));
+    assert_eq!(env_over_file.origin("HEALTH_HARDWARE_INTERVAL"), Some(&Origin::Default));
+}
+
+#[test]
+fn toml_arrays_and_values_from_the_file() {
+    let dir = TempDir::new().expect("tempdir");
+    let text =
+        "[network]\nping_hosts = [\"a.example\", \" 10.0.0.1 \"]\n[stream]\nenabled = false\n";
+    let file = write(&dir, "health.toml", text);
+    let config = load(&ConfigSources { file: Some(file), ..Default::default() }).config;
+    assert_eq!(config.network.ping_hosts, ["a.example", "10.0.0.1"]);
+    assert!(!config.stream.enabled);
+}
+
+#[test]
+fn unknown_variables_warn_with_a_suggestion() {
+    let dir = TempDir::new().expect("tempdir");
+    let dotenv = write(&dir, ".env", "HEALTH_STREAM_ENABLE=false\n");
+    let sources = ConfigSources {
+        dotenv: Some(dotenv.clone()),
+        env: env(&[
+            ("HEALTH_METRICS_PROT", "9100"),
+            ("HEALTH_KIOSK_PLAYER", "mpv"),
+            ("HEALTH_CONFIG", "/etc/health.toml"),
+            ("PATH", "/usr/bin"),
+        ]),
+        ..Default::default()
+    };
+    let loaded = load(&sources);
+    assert_eq!(
+        loaded.warnings,
+        [
+            format!(
+                "unknown variable HEALTH_STREAM_ENABLE in {} is ignored; did you mean \
+                 HEALTH_STREAM_ENABLED?",
+                dotenv.display()
+            ),
+            "unknown variable HEALTH_KIOSK_PLAYER in the environment is ignored".to_owned(),
+            "unknown variable HEALTH_METRICS_PROT in the environment is ignored; did you mean \
+             HEALTH_METRICS_PORT?"
+                .to_owned(),
+        ]
+    );
+    assert_eq!(loaded.config.metrics.port, 8080, "an unknown name sets nothing");
+}
+
+#[test]
+fn unknown_toml_keys_warn_but_unknown_sections_are_left_to_the_kiosk() {
+    let dir = TempDir::new().expect("tempdir");
+    let text = "[metrics]\nprot = 9100\n[kiosk]\nplayer = \"mpv\"\n";
+    let file = write(&dir, "health.toml", text);
+    let loaded = load(&ConfigSources { file: Some(file.clone()), ..Default::default() });
+    assert_eq!(
+        loaded.warnings,
+        [format!(
+            "unknown key metrics.prot in {} is ignored; did you mean metrics.port?",
+            file.display()
+        )]
+    );
+}
+
+#[test]
+fn health_config_in_dotenv_warns_that_it_is_ignored() {
+    let dir = TempDir::new().expect("tempdir");
+    let dotenv = write(&dir, ".env", "HEALTH_CONFIG=/etc/health.toml\n");
+    let loaded = load(&ConfigSources { dotenv: Some(dotenv), ..Default::default() });
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].starts_with("HEALTH_CONFIG in "), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn the_token_never_shows_in_debug_or_describe_effective() {
+    let dir = TempDir::new().expect("tempdir");
+    let dotenv = write(&dir, ".env", &format!("HEALTH_METRICS_BEARER_TOKEN={TOKEN}\n"));
+    let sources = ConfigSources {
+        dotenv: Some(dotenv.clone()),
+        env: env(&[("HEALTH_METRICS_BEARER_TOKN", TOKEN)]),
+        ..Default::default()
+    };
+    let loaded = load(&sources);
+    assert_eq!(loaded.config.metrics.bearer_token.as_ref().map(|t| t.expose()), Some(TOKEN));
+    let debug = format!("{loaded:?}");
+    let described = loaded.describe_effective();
+    let warnings = loaded.warnings.join("\n");
+    for text in [&debug, &described, &warnings] {
+        assert!(!text.contains(TOKEN), "the token leaked into:\n{text}");
+    }
+    assert!(warnings.contains("did you mean HEALTH_METRICS_BEARER_TOKEN?"), "{warnings}");
+    let line = format!("HEALTH_METRICS_BEARER_TOKEN=<redacted>  # .env ({})", dotenv.display());
+    assert!(described.lines().any(|l| l == line), "no `{line}` in:\n{described}");
+}
+
+#[test]
+fn the_token_never_shows_in_errors() {
+    let problem = only_problem(&from_env(&[("HEALTH_METRICS_BEARER_TOKEN", "")]));
+    assert_eq!(
+        problem,
+        "HEALTH_METRICS_BEARER_TOKEN=<redacted>: expected a non-empty token without whitespace"
+    );
+    let spaced = format!("{TOKEN} trailing");
+    let problem = only_problem(&from_env(&[("HEALTH_METRICS_BEARER_TOKEN", spaced.as_str())]));
+    assert!(!problem.contains(TOKEN), "{problem}");
+
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(&dir, "health.toml", "[metrics]\nbearer_token = 424242\n");
+    let sources = ConfigSources { file: Some(file), ..Default::default() };
+    let errors = HealthConfig::load(&sources).expect_err("a number is no token");
+    let shown = format!("{errors}\n{errors:?}");
+    assert!(!shown.contains("424242"), "{shown}");
+    assert!(shown.contains("metrics.bearer_token = <redacted> (in "), "{shown}");
+}
+
+#[test]
+fn describe_effective_has_one_line_per_setting_with_its_origin() {
+    let loaded = load(&from_env(&[("HEALTH_METRICS_PORT", "9100")]));
+    let described = loaded.describe_effective();
+    let lines: Vec<&str> = described.lines().collect();
+    assert_eq!(lines.len(), settings().len(), "{described}");
+    assert!(lines.contains(&"HEALTH_METRICS_PORT=9100  # environment"), "{described}");
+    assert!(lines.contains(&"HEALTH_HARDWARE_INTERVAL=10  # default"), "{described}");
+    assert!(lines.contains(&"HEALTH_NETWORK_PING_HOSTS=8.8.8.8,1.1.1.1,vimeo.com  # default"));
+    assert!(lines.contains(&"# HEALTH_METRICS_BEARER_TOKEN is not set  # default"), "{described}");
+}
+
+#[test]
+fn errors_keep_the_warnings_that_may_explain_them() {
+    let sources = from_env(&[("HEALTH_METRICS_PORT", "80a"), ("HEALTH_STREM_ENABLED", "no")]);
+    let errors = HealthConfig::load(&sources).expect_err("a bad port");
+    assert_eq!(errors.problems.len(), 1, "{errors}");
+    assert_eq!(
+        errors.warnings,
+        ["unknown variable HEALTH_STREM_ENABLED in the environment is ignored; did you mean \
+          HEALTH_STREAM_ENABLED?"]
+    );
+    assert!(!errors.to_string().contains("HEALTH_STREM_ENABLED"), "Display is problems only");
+}
+
+#[test]
+fn rule_problems_in_the_file_use_toml_syntax() {
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(&dir, "health.toml", "[network]\nping_hosts = []\n");
+    let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
+    assert_eq!(
+        only_problem(&sources),
+        format!(
+            "network.ping_hosts = [] (in {}): expected at least one host while the network \
+             collector is enabled (or turn it off with network.enabled = false)",
+            file.display()
+        )
+    );
+}
