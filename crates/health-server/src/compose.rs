@@ -73,7 +73,22 @@ pub fn compose(config: &HealthConfig) -> Result<Composition, ComposeError> {
 
 #[cfg(feature = "system")]
 fn hardware(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    let options = health_system::HardwareOptions::new(config.hardware.interval);
+    use crate::config::VcgencmdSetting;
+    let hardware = &config.hardware;
+    let options = health_system::HardwareOptions {
+        interval: hardware.interval,
+        roots: health_system::Roots {
+            sysfs: hardware.sysfs_root.clone(),
+            procfs: hardware.procfs_root.clone(),
+        },
+        disk_mountpoints: (!hardware.disk_mountpoints.is_empty())
+            .then(|| hardware.disk_mountpoints.clone()),
+        vcgencmd: match &hardware.vcgencmd {
+            VcgencmdSetting::Auto => health_system::Vcgencmd::Auto,
+            VcgencmdSetting::Off => health_system::Vcgencmd::Off,
+            VcgencmdSetting::Path(path) => health_system::Vcgencmd::Path(path.clone()),
+        },
+    };
     Ok(Box::new(health_system::HardwareCollector::new(options)))
 }
 

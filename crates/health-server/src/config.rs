@@ -21,6 +21,7 @@ mod secret;
 mod sources;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use keys::{CONFIG_FILE_VAR, Setting, settings};
@@ -64,6 +65,36 @@ pub struct HardwareConfig {
     pub enabled: bool,
     /// Time between runs (`HEALTH_HARDWARE_INTERVAL`).
     pub interval: Duration,
+    /// Only these mount points; empty means every real filesystem
+    /// (`HEALTH_HARDWARE_DISK_MOUNTPOINTS`).
+    pub disk_mountpoints: Vec<PathBuf>,
+    /// Where `vcgencmd` is, or whether to run it (`HEALTH_HARDWARE_VCGENCMD`).
+    pub vcgencmd: VcgencmdSetting,
+    /// What stands for `/sys` (`HEALTH_HARDWARE_SYSFS_ROOT`): a fixture tree in tests.
+    pub sysfs_root: PathBuf,
+    /// What stands for `/proc` (`HEALTH_HARDWARE_PROCFS_ROOT`).
+    pub procfs_root: PathBuf,
+}
+
+/// How the hardware collector finds the Pi firmware's `vcgencmd`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VcgencmdSetting {
+    /// `auto`: `/usr/bin/vcgencmd`, then `/opt/vc/bin/vcgencmd`.
+    Auto,
+    /// `off`: never run it.
+    Off,
+    /// An absolute path.
+    Path(PathBuf),
+}
+
+impl std::fmt::Display for VcgencmdSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Off => f.write_str("off"),
+            Self::Path(path) => write!(f, "{}", path.display()),
+        }
+    }
 }
 
 /// The network collector.
@@ -102,7 +133,14 @@ impl Default for HealthConfig {
                 port: 8080,
                 bearer_token: None,
             },
-            hardware: HardwareConfig { enabled: true, interval: Duration::from_secs(10) },
+            hardware: HardwareConfig {
+                enabled: true,
+                interval: Duration::from_secs(10),
+                disk_mountpoints: Vec::new(),
+                vcgencmd: VcgencmdSetting::Auto,
+                sysfs_root: PathBuf::from("/sys"),
+                procfs_root: PathBuf::from("/proc"),
+            },
             network: NetworkConfig {
                 enabled: true,
                 interval: Duration::from_secs(30),

@@ -1,12 +1,24 @@
 //! The hardware collector of vimeo-monitor (`HEALTH_HARDWARE_*`).
 //!
-//! Reports memory, swap and load average through sysinfo. CPU usage, disks, temperatures and
-//! Raspberry Pi throttling join it with the hardware issue; until then it emits nothing it
-//! cannot measure.
+//! One collector, `hardware`, built from parts that each own a file:
+//! - sysinfo: `cpu` (usage since the previous run, per core, frequency), `memory`, `load`,
+//!   `disk` (real filesystems only), `process` (this exporter's own memory and CPU);
+//! - the kernel's files, re-rootable for fixtures ([`Roots`]): `thermal` (thermal zones and
+//!   hwmon), `pi` (throttling from the firmware file, `vcgencmd` or hwmon `rpi_volt`, and the
+//!   device-tree model).
+//!
+//! A missing sensor is no data: its series are absent and the run succeeds. A file that exists
+//! but cannot be parsed is a problem of that run (logged with its path and content) while the
+//! other figures still publish.
 
+mod cpu;
+mod disk;
 mod load;
 mod memory;
+mod pi;
+mod process;
 mod roots;
+mod thermal;
 
 pub use roots::Roots;
 
@@ -54,18 +66,34 @@ impl HardwareOptions {
     }
 }
 
-/// Memory and load of the machine the exporter runs on.
+/// CPU, memory, disks, temperatures, this process and Raspberry Pi throttling.
 #[derive(Debug)]
 pub struct HardwareCollector {
     options: HardwareOptions,
-    /// Kept between runs: sysinfo refreshes in place instead of re-reading everything.
-    system: Arc<Mutex<System>>,
+    /// Kept between runs: sysinfo refreshes in place, and CPU figures are deltas.
+    state: Arc<Mutex<State>>,
+    pi: pi::Pi,
+}
+
+/// The sysinfo-backed parts, used together on a blocking thread.
+#[derive(Debug)]
+struct State {
+    system: System,
+    cpu: cpu::Cpu,
+    process: process::ThisProcess,
+    disks: disk::DiskSpace,
 }
 
 impl HardwareCollector {
-    /// A collector with these options; reads nothing until its first run.
+    /// A collector with these options. Takes the CPU baselines now, so its first run reports
+    /// usage since it was created, not since boot.
     pub fn new(options: HardwareOptions) -> Self {
-        Self { options, system: Arc::new(Mutex::new(System::new())) }
+        let mut system = System::new();
+        let cpu = cpu::Cpu::new(&mut system);
+        let process = process::ThisProcess::new(&mut system);
+        let disks = disk::DiskSpace::new(options.disk_mountpoints.clone());
+        let pi = pi::Pi::new(options.vcgencmd.clone());
+        Self { options, state: Arc::new(Mutex::new(State { system, cpu, process, disks })), pi }
     }
 }
 
@@ -76,7 +104,16 @@ impl Collector for HardwareCollector {
     }
 
     fn describe(&self) -> Vec<MetricDesc> {
-        [memory::DESCRIPTIONS, load::DESCRIPTIONS].concat()
+        [
+            cpu::DESCRIPTIONS,
+            load::DESCRIPTIONS,
+            memory::DESCRIPTIONS,
+            disk::DESCRIPTIONS,
+            process::DESCRIPTIONS,
+            thermal::DESCRIPTIONS,
+            pi::DESCRIPTIONS,
+        ]
+        .concat()
     }
 
     fn schedule(&self) -> Schedule {
@@ -84,17 +121,28 @@ impl Collector for HardwareCollector {
     }
 
     async fn collect(&self) -> Result<Snapshot, CollectError> {
-        let system = Arc::clone(&self.system);
-        // sysinfo reads /proc synchronously: keep it off the async workers.
-        tokio::task::spawn_blocking(move || {
-            let mut system = system.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = Arc::clone(&self.state);
+        let roots = self.options.roots.clone();
+        // sysinfo and sysfs reads are synchronous: keep them off the async workers.
+        let mut snapshot = tokio::task::spawn_blocking(move || {
+            let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+            let State { system, cpu, process, disks } = &mut *state;
             let mut snapshot = Snapshot::new();
-            memory::sample(&mut system, &mut snapshot);
+            // CPU first: refreshing the process also refreshes the machine-wide CPU times,
+            // which would make the per-core refresh right after it a no-op.
+            cpu.sample(system, &mut snapshot);
+            process.sample(system, &mut snapshot);
+            memory::sample(system, &mut snapshot);
             load::sample(&mut snapshot);
+            disks.sample(&mut snapshot);
+            thermal::sample(&roots, &mut snapshot);
             snapshot
         })
         .await
-        .map_err(|e| CollectError::from_source("reading memory and load", &e))
+        .map_err(|e| CollectError::from_source("reading hardware figures", &e))?;
+        // The throttling state may need `vcgencmd`, a child process with a timeout.
+        self.pi.sample(&self.options.roots, &mut snapshot).await;
+        Ok(snapshot)
     }
 }
 

@@ -6,9 +6,10 @@
 //! `HealthConfig::default()`, written nowhere else. Parsing values is `parse.rs`'s job.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{HealthConfig, Secret};
+use super::{HealthConfig, Secret, VcgencmdSetting};
 
 /// The variable naming the TOML file; known, but not a setting of its own.
 pub const CONFIG_FILE_VAR: &str = "HEALTH_CONFIG";
@@ -46,6 +47,10 @@ pub(crate) enum Field {
     Seconds(Access<Duration>, Minimum),
     Hosts(Access<Vec<String>>),
     Secret(Access<Option<Secret>>),
+    Path(Access<PathBuf>),
+    /// Comma-separated absolute paths; empty means "no restriction".
+    Paths(Access<Vec<PathBuf>>),
+    Vcgencmd(Access<VcgencmdSetting>),
 }
 
 /// One configuration setting: `HEALTH_<SECTION>_<NAME>` in the environment, `[section] name`
@@ -58,7 +63,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 14] = [
+static SETTINGS: [Setting; 18] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -94,6 +99,30 @@ static SETTINGS: [Setting; 14] = [
         name: "interval",
         meaning: "Seconds between hardware collections.",
         field: Field::Seconds(access!(hardware.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "hardware",
+        name: "disk_mountpoints",
+        meaning: "Only report these mount points, comma-separated; unset reports every real filesystem.",
+        field: Field::Paths(access!(hardware.disk_mountpoints)),
+    },
+    Setting {
+        section: "hardware",
+        name: "vcgencmd",
+        meaning: "Raspberry Pi `vcgencmd` for throttling: auto (/usr/bin, then /opt/vc/bin), off, or a path.",
+        field: Field::Vcgencmd(access!(hardware.vcgencmd)),
+    },
+    Setting {
+        section: "hardware",
+        name: "sysfs_root",
+        meaning: "What stands for /sys when reading temperatures and Pi firmware files (tests use fixture trees).",
+        field: Field::Path(access!(hardware.sysfs_root)),
+    },
+    Setting {
+        section: "hardware",
+        name: "procfs_root",
+        meaning: "What stands for /proc when reading the device-tree model and boot id (tests use fixture trees).",
+        field: Field::Path(access!(hardware.procfs_root)),
     },
     Setting {
         section: "network",
@@ -211,6 +240,9 @@ impl Setting {
             Field::Seconds(_, Minimum::AboveZero) => "seconds > 0".to_owned(),
             Field::Hosts(_) => "comma-separated IP addresses or DNS host names".to_owned(),
             Field::Secret(_) => "non-empty token without whitespace".to_owned(),
+            Field::Path(_) => "absolute path".to_owned(),
+            Field::Paths(_) => "comma-separated absolute paths".to_owned(),
+            Field::Vcgencmd(_) => "auto, off or an absolute path".to_owned(),
         }
     }
 
@@ -229,6 +261,9 @@ impl Setting {
             }
             Field::Hosts(_) => "expected comma-separated IP addresses or DNS host names".to_owned(),
             Field::Secret(_) => "expected a non-empty token without whitespace".to_owned(),
+            Field::Path(_) => "expected an absolute path".to_owned(),
+            Field::Paths(_) => "expected comma-separated absolute paths".to_owned(),
+            Field::Vcgencmd(_) => "expected auto, off or an absolute path".to_owned(),
         }
     }
 
@@ -242,6 +277,15 @@ impl Setting {
             Field::Seconds(a, _) => (a.get)(config).as_secs_f64().to_string(),
             Field::Hosts(a) => (a.get)(config).join(","),
             Field::Secret(a) => (a.get)(config).as_ref()?.to_string(),
+            Field::Path(a) => (a.get)(config).display().to_string(),
+            Field::Paths(a) => {
+                let paths = (a.get)(config);
+                if paths.is_empty() {
+                    return None;
+                }
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
+            }
+            Field::Vcgencmd(a) => (a.get)(config).to_string(),
         })
     }
 }

@@ -159,6 +159,15 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
             *(a.get_mut)(config) = hosts;
         }
         Field::Secret(a) => *(a.get_mut)(config) = Some(parse::token(value).ok_or_else(expected)?),
+        Field::Path(a) => {
+            *(a.get_mut)(config) = parse::absolute_path(value).ok_or_else(expected)?;
+        }
+        Field::Paths(a) => {
+            let items = parse::list(value).ok_or_else(expected)?;
+            let paths: Option<Vec<_>> = items.iter().map(|p| parse::absolute_path_str(p)).collect();
+            *(a.get_mut)(config) = paths.ok_or_else(expected)?;
+        }
+        Field::Vcgencmd(a) => *(a.get_mut)(config) = parse::vcgencmd(value).ok_or_else(expected)?,
     }
     Ok(())
 }

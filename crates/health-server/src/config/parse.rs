@@ -6,11 +6,12 @@
 //! rules between settings are `load.rs`'s.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use figment::value::{Num, Value};
 
-use super::Secret;
+use super::{Secret, VcgencmdSetting};
 
 /// `true/false`, `1/0`, `yes/no`, `on/off` in any case, or a TOML boolean.
 pub(crate) fn boolean(value: &Value) -> Option<bool> {
@@ -72,6 +73,27 @@ pub(crate) fn list(value: &Value) -> Option<Vec<String>> {
         _ => return None,
     };
     Some(items.into_iter().map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+}
+
+/// An absolute path (relative ones would depend on the directory the service starts in).
+pub(crate) fn absolute_path(value: &Value) -> Option<PathBuf> {
+    absolute_path_str(value.as_str()?.trim())
+}
+
+/// [`absolute_path`] for text already taken out of a list.
+pub(crate) fn absolute_path_str(text: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(text);
+    path.is_absolute().then_some(path)
+}
+
+/// `auto`, `off` (any case) or an absolute path to `vcgencmd`.
+pub(crate) fn vcgencmd(value: &Value) -> Option<VcgencmdSetting> {
+    let text = value.as_str()?.trim();
+    match text.to_ascii_lowercase().as_str() {
+        "auto" => Some(VcgencmdSetting::Auto),
+        "off" => Some(VcgencmdSetting::Off),
+        _ => absolute_path_str(text).map(VcgencmdSetting::Path),
+    }
 }
 
 /// A bearer token: a non-empty string without whitespace (it travels in an HTTP header, where
@@ -189,6 +211,19 @@ mod tests {
         for bad in ["bad_host", "-a.com", "a..com", "", "http://x", "999.1.1.1", "a b"] {
             assert!(!is_host(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn paths_must_be_absolute_and_vcgencmd_takes_auto_off_or_a_path() {
+        assert_eq!(absolute_path(&text(" /sys ")), Some(PathBuf::from("/sys")));
+        assert_eq!(absolute_path(&text("sys")), None);
+        assert_eq!(vcgencmd(&text("AUTO")), Some(VcgencmdSetting::Auto));
+        assert_eq!(vcgencmd(&text("off")), Some(VcgencmdSetting::Off));
+        assert_eq!(
+            vcgencmd(&text("/opt/vc/bin/vcgencmd")),
+            Some(VcgencmdSetting::Path(PathBuf::from("/opt/vc/bin/vcgencmd")))
+        );
+        assert_eq!(vcgencmd(&text("vcgencmd")), None);
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! Running `vcgencmd get_throttled`: one short-lived child with a hard timeout, always reaped.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+use super::throttle::{self, ParseError};
+
+/// How much of the child's output a problem message quotes.
+const QUOTED_CHARS: usize = 200;
+
+/// What vcgencmd prints when the user may not open `/dev/vchiq` or `/dev/vcio` (not in the
+/// `video` group), compared in lowercase.
+const PERMISSION_HINTS: &[&str] = &[
+    "vchi initialization failed",
+    "failed to open vchiq instance",
+    "can't open device file",
+    "permission denied",
+];
+
+/// How to fix a permission failure.
+const FIX: &str = "add the user running the exporter to the `video` group: \
+                   sudo usermod -aG video <user>, then restart the exporter";
+
+/// Why `vcgencmd get_throttled` gave no mask.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum VcgencmdError {
+    /// The user may not talk to the firmware; retrying will not help until the exporter restarts.
+    #[error("{path} get_throttled: permission denied ({detail}); {FIX}", path = path.display())]
+    PermissionDenied { path: PathBuf, detail: String },
+    /// It could not be started.
+    #[error("{path}: cannot run: {source}", path = path.display())]
+    Spawn { path: PathBuf, source: io::Error },
+    /// It did not finish in time and was killed.
+    #[error("{path} get_throttled: no answer within {timeout:?}; killed", path = path.display())]
+    Timeout { path: PathBuf, timeout: Duration },
+    /// Waiting for it or reading its output failed.
+    #[error("{path} get_throttled: {source}", path = path.display())]
+    Io { path: PathBuf, source: io::Error },
+    /// It failed.
+    #[error("{path} get_throttled: {status}: {output:?}", path = path.display())]
+    Exit { path: PathBuf, status: ExitStatus, output: String },
+    /// It succeeded but printed something else than `throttled=0x…`.
+    #[error("{path} get_throttled: cannot parse {output:?}: {source}", path = path.display())]
+    Parse { path: PathBuf, output: String, source: ParseError },
+}
+
+/// Runs `<path> get_throttled` and returns the mask it prints.
+///
+/// stdin is null, stdout and stderr are read concurrently with the wait (a chatty child cannot
+/// block on a full pipe). On timeout the child is killed and reaped before this returns; if the
+/// caller drops this future, `kill_on_drop` kills it and tokio reaps it in the background.
+pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32, VcgencmdError> {
+    let mut child = Command::new(path)
+        .arg("get_throttled")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| match source.kind() {
+            io::ErrorKind::PermissionDenied => VcgencmdError::PermissionDenied {
+                path: path.to_owned(),
+                detail: source.to_string(),
+            },
+            _ => VcgencmdError::Spawn { path: path.to_owned(), source },
+        })?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let finished = tokio::time::timeout(timeout, async {
+        tokio::join!(child.wait(), drain(stdout), drain(stderr))
+    })
+    .await;
+    let Ok((status, stdout, stderr)) = finished else {
+        // `kill` sends SIGKILL and waits, so no zombie is left behind.
+        if let Err(e) = child.kill().await {
+            tracing::debug!(path = %path.display(), error = %e, "killing vcgencmd");
+        }
+        return Err(VcgencmdError::Timeout { path: path.to_owned(), timeout });
+    };
+    let io_error = |source| VcgencmdError::Io { path: path.to_owned(), source };
+    let status = status.map_err(io_error)?;
+    let (stdout, stderr) = (stdout.map_err(io_error)?, stderr.map_err(io_error)?);
+    let output = [String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr)]
+        .iter()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let output = quote(&output);
+
+    let lowercase = output.to_lowercase();
+    if let Some(hint) = PERMISSION_HINTS.iter().find(|hint| lowercase.contains(*hint)) {
+        if !status.success() || throttle::parse_vcgencmd(&output).is_err() {
+            tracing::debug!(path = %path.display(), hint, "vcgencmd lacks permission");
+            return Err(VcgencmdError::PermissionDenied { path: path.to_owned(), detail: output });
+        }
+    }
+    if !status.success() {
+        return Err(VcgencmdError::Exit { path: path.to_owned(), status, output });
+    }
+    throttle::parse_vcgencmd(&output).map_err(|source| VcgencmdError::Parse {
+        path: path.to_owned(),
+        output,
+        source,
+    })
+}
+
+/// Everything a pipe yields until EOF; nothing when there is no pipe.
+async fn drain(pipe: Option<impl AsyncRead + Unpin>) -> io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_end(&mut buffer).await?;
+    }
+    Ok(buffer)
+}
+
+/// The output trimmed and cut to [`QUOTED_CHARS`] characters, with `…` when cut.
+fn quote(output: &str) -> String {
+    let trimmed = output.trim();
+    match trimmed.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
+        None => trimmed.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_trims_and_truncates_to_200_chars() {
+        assert_eq!(quote("  throttled=0x0\n"), "throttled=0x0");
+        let exact = "é".repeat(200);
+        assert_eq!(quote(&exact), exact);
+        let long = format!("{}tail", "x".repeat(200));
+        assert_eq!(quote(&long), format!("{}…", "x".repeat(200)));
+    }
+}
