@@ -6,10 +6,9 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
-use end_to_end::{get, tool, workspace_root};
+use end_to_end::{get, promtool_check, tool, workspace_root};
 use health_server::config::{HealthConfig, Secret};
 use health_server::{Exporter, catalogue, metrics_reference};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::process::Command;
 
@@ -41,22 +40,8 @@ async fn scrape(addr: SocketAddr, token: Option<&str>) -> String {
 async fn promtool_accepts_the_live_exposition() {
     let exporter = exporter(&config()).await;
     let text = scrape(exporter.local_addr(), None).await;
-    let mut promtool = Command::new(tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    promtool.stdin.take().unwrap().write_all(text.as_bytes()).await.unwrap();
-    let output = promtool.wait_with_output().await.unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "promtool rejected the exposition:\n{report}\n---\n{text}");
+    let (passed, report) = promtool_check(&text).await;
+    assert!(passed, "promtool rejected the exposition:\n{report}\n---\n{text}");
     assert!(report.trim().is_empty(), "promtool complained:\n{report}");
     exporter.shutdown().await;
 }
@@ -160,4 +145,29 @@ async fn start_prometheus(dir: &std::path::Path) -> (tokio::process::Child, Sock
         let _ = child.kill().await;
     }
     panic!("prometheus did not start");
+}
+
+/// Every Raspberry Pi fixture tree, through the real composition, passes promtool.
+#[tokio::test]
+async fn promtool_accepts_the_hardware_figures_of_every_fixture_tree() {
+    for tree in ["pi4", "pi5", "pi-rpi-volt", "x86"] {
+        let base = workspace_root().join("crates/health-system/fixtures").join(tree);
+        let mut config = config();
+        config.hardware.sysfs_root = base.join("sys");
+        config.hardware.procfs_root = base.join("proc");
+        config.hardware.vcgencmd = health_server::config::VcgencmdSetting::Off;
+        let composition = health_server::compose(&config).unwrap();
+        let exposition = health_core::Exposition::default();
+        let board = health_core::Scheduler::builder(exposition.clone())
+            .collect_once(composition.collectors)
+            .await
+            .unwrap();
+        let status = board.get("hardware").unwrap();
+        assert!(status.is_up(), "{tree}: {:?}", status.last_error);
+        let text = exposition.render();
+        let pi = tree.starts_with("pi");
+        assert_eq!(text.contains("vimeo_monitor_pi_throttled{"), pi, "{tree}:\n{text}");
+        let (passed, report) = promtool_check(&text).await;
+        assert!(passed && report.trim().is_empty(), "{tree}: promtool:\n{report}\n---\n{text}");
+    }
 }

@@ -45,3 +45,27 @@ pub fn workspace_root() -> PathBuf {
         .expect("tests/ is in the workspace")
         .to_owned()
 }
+
+/// Runs `promtool check metrics` on `text`; returns whether it passed and what it printed.
+pub async fn promtool_check(text: &str) -> (bool, String) {
+    use std::process::Stdio;
+    use tokio::io::AsyncWriteExt;
+    let mut promtool = tokio::process::Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run promtool");
+    let mut stdin = promtool.stdin.take().expect("piped stdin");
+    stdin.write_all(text.as_bytes()).await.expect("feed promtool");
+    drop(stdin);
+    let output = promtool.wait_with_output().await.expect("promtool output");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), report)
+}
