@@ -6,7 +6,8 @@
 //!   hardware collector plus a synthetic collector, about 150 series in all;
 //! - theirs: `prometheus-node-exporter` with its default collectors (it collects on every
 //!   scrape, which is most of its latency; the series counts are printed beside the figures);
-//! - idle memory: the real `health-server` binary with its default collectors, and node_exporter.
+//! - idle memory: the real `health-server` binary with its default collectors, and node_exporter;
+//! - idle CPU: the same binary over `--idle-seconds N` (default 120), from /proc/PID/stat.
 //!
 //! Figures are printed; nothing is asserted (a timed assert flakes on a shared machine).
 
@@ -173,8 +174,36 @@ async fn bench() {
     println!("  health-server  {:>8.1} MB", ours_rss as f64 / 1e6);
     println!("  node_exporter  {:>8.1} MB", theirs_rss as f64 / 1e6);
     println!("  ratio          {:>8.3}", ours_rss as f64 / theirs_rss as f64);
-    let _ = binary.kill().await;
     let _ = node.kill().await;
+
+    // CPU share of the real binary left alone: the hardware collector every 10 s, no scrapes.
+    let seconds = idle_seconds();
+    let before = cpu_ticks(&binary);
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let used = (cpu_ticks(&binary) - before) as f64 / 100.0; // USER_HZ is 100 on Linux
+    println!("\nidle CPU of health-server (hardware collector every 10 s) over {seconds} s");
+    println!("  {used:.2} s of CPU = {:.4} % of one core", used / seconds as f64 * 100.0);
+    let _ = binary.kill().await;
+}
+
+/// `--idle-seconds N` (default 120): how long to watch the idle binary's CPU time.
+fn idle_seconds() -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--idle-seconds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120)
+}
+
+/// utime + stime of a child, in clock ticks (fields 14 and 15 of /proc/PID/stat).
+fn cpu_ticks(child: &Child) -> u64 {
+    let pid = child.id().expect("running");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
 fn print_row(label: &str, f: &Figures) {

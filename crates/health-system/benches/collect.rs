@@ -16,6 +16,9 @@ use nix::sys::time::TimeValLike;
 
 const WARM_UP: usize = 10;
 const RUNS: usize = 200;
+/// Longer than sysinfo's minimum CPU refresh interval (200 ms): closer runs would make the CPU
+/// part wait out the rest, and the figure would measure that wait instead of the work.
+const SPACING: Duration = Duration::from_millis(250);
 const INTERVAL: Duration = Duration::from_secs(10);
 const DEFAULT_SECONDS: u64 = 120;
 
@@ -52,10 +55,12 @@ fn seconds_arg(args: &[String]) -> Result<u64, Box<dyn Error>> {
     }
 }
 
-/// Wall time of `collect()`, back to back, after a warm-up; and its CPU time per run.
+/// Wall time of `collect()`, runs spaced as a real schedule would, after a warm-up; and its CPU
+/// time per run.
 async fn latency() -> Result<(), Box<dyn Error>> {
     let collector = HardwareCollector::new(HardwareOptions::new(INTERVAL));
     for _ in 0..WARM_UP {
+        tokio::time::sleep(SPACING).await;
         collector.collect().await?;
     }
     let ticks = clock_ticks_per_second();
@@ -64,6 +69,7 @@ async fn latency() -> Result<(), Box<dyn Error>> {
     let mut times = Vec::with_capacity(RUNS);
     let mut samples = 0;
     for _ in 0..RUNS {
+        tokio::time::sleep(SPACING).await;
         let start = Instant::now();
         let snapshot = collector.collect().await?;
         times.push(start.elapsed());
@@ -72,7 +78,10 @@ async fn latency() -> Result<(), Box<dyn Error>> {
     let cpu_per_run = (cpu_seconds(ticks)? - cpu_before) / RUNS as f64;
     let rusage_per_run = (rusage_seconds()? - rusage_before) / RUNS as f64;
     times.sort();
-    println!("collect(): {RUNS} runs after {WARM_UP} warm-ups, {samples} samples per run");
+    println!(
+        "collect(): {RUNS} runs {} ms apart after {WARM_UP} warm-ups, {samples} samples per run",
+        SPACING.as_millis()
+    );
     println!(
         "  median {:?}  p90 {:?}  p99 {:?}  (max {:?})",
         percentile(&times, 0.50),
