@@ -147,3 +147,32 @@ async fn reload_applies_intervals_and_tokens_and_keeps_the_listener() {
     assert!(!text.contains("memory_total_bytes"));
     exporter.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exporter = start(&config()).await;
+    let mut slow = tokio::net::TcpStream::connect(exporter.local_addr()).await.unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    // The server's header read timeout is 5 s; the connection must be closed soon after.
+    let read = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {} // an error response before closing is fine
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "a half-sent request held its connection for 8 s");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "cut off too early: {:?}",
+        started.elapsed()
+    );
+    // Meanwhile, and after, others are served.
+    assert_eq!(get(exporter.local_addr(), "/healthz", None).await.status, 200);
+    exporter.shutdown().await;
+}
