@@ -15,16 +15,22 @@
 //! # }
 //! ```
 
-use crate::{Collector, Exposition, MetricKind, SampleValue, Snapshot};
+use crate::{Collector, Exposition, MetricDesc, MetricKind, SampleValue, Snapshot};
 
 /// Everything wrong with `snapshot` as an output of `collector`: samples of undescribed metrics,
 /// wrong label names, wrong kinds, and descriptions breaking Prometheus conventions.
 pub fn conformance_problems(collector: &dyn Collector, snapshot: &Snapshot) -> Vec<String> {
     let descs = collector.describe();
-    let mut problems: Vec<String> = descs.iter().flat_map(|d| d.convention_problems()).collect();
+    let mut problems = description_problems(&descs, snapshot);
     if let Err(e) = Exposition::default().check(collector.name(), &descs) {
         problems.push(e.to_string());
     }
+    problems
+}
+
+/// [`conformance_problems`] for one part of a collector: its descriptions and what it sampled.
+pub fn description_problems(descs: &[MetricDesc], snapshot: &Snapshot) -> Vec<String> {
+    let mut problems: Vec<String> = descs.iter().flat_map(|d| d.convention_problems()).collect();
     for sample in snapshot.samples() {
         let Some(desc) = descs.iter().find(|d| d.name == sample.name) else {
             problems.push(format!("`{}` is emitted but not described", sample.name));
@@ -52,6 +58,20 @@ pub fn conformance_problems(collector: &dyn Collector, snapshot: &Snapshot) -> V
         }
     }
     problems
+}
+
+/// Panics with every [`description_problems`] of this part's samples.
+pub fn assert_described(descs: &[MetricDesc], snapshot: &Snapshot) {
+    let problems = description_problems(descs, snapshot);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The value of a gauge sample; panics naming it when absent or of another kind.
+pub fn gauge(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> f64 {
+    match snapshot.get(name, labels) {
+        Some(SampleValue::Gauge(v)) => *v,
+        other => panic!("{name} {labels:?}: {other:?}"),
+    }
 }
 
 /// Runs `collector` once and panics with every conformance problem, or if the run fails.

@@ -103,41 +103,10 @@ fn core_label(name: &str, index: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::burn;
     use health_core::SampleValue;
+    use health_core::testing::{assert_described, gauge};
     use std::time::Duration;
-
-    /// Keeps one thread busy for `duration`.
-    fn burn(duration: Duration) {
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut x = 0_u64;
-            while start.elapsed() < duration {
-                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-            }
-        })
-        .join()
-        .unwrap();
-    }
-
-    fn gauge(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> f64 {
-        match snapshot.get(name, labels) {
-            Some(SampleValue::Gauge(v)) => *v,
-            other => panic!("{name} {labels:?}: {other:?}"),
-        }
-    }
-
-    /// Every description follows the conventions and every sample is described, labels included.
-    fn assert_described(snapshot: &Snapshot) {
-        for desc in DESCRIPTIONS {
-            assert_eq!(desc.convention_problems(), Vec::<String>::new(), "{}", desc.name);
-        }
-        for sample in snapshot.samples() {
-            let desc = DESCRIPTIONS.iter().find(|d| d.name == sample.name);
-            let desc = desc.unwrap_or_else(|| panic!("{} is not described", sample.name));
-            let names: Vec<&str> = sample.labels.iter().map(|(k, _)| *k).collect();
-            assert_eq!(names, desc.labels, "{}", sample.name);
-        }
-    }
 
     /// Busy and total ticks summed over all CPUs, as sysinfo counts them (first 8 fields).
     fn proc_stat_ticks() -> (u64, u64) {
@@ -178,7 +147,7 @@ mod tests {
             "usage {reported} vs /proc/stat over the same window {window}"
         );
         assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
-        assert_described(&snapshot);
+        assert_described(DESCRIPTIONS, &snapshot);
     }
 
     #[test]

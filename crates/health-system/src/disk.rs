@@ -186,19 +186,7 @@ fn unescape_octal(field: &str) -> String {
 mod tests {
     use super::*;
     use health_core::SampleValue;
-
-    /// Every description follows the conventions and every sample is described, labels included.
-    fn assert_described(snapshot: &Snapshot) {
-        for desc in DESCRIPTIONS {
-            assert_eq!(desc.convention_problems(), Vec::<String>::new(), "{}", desc.name);
-        }
-        for sample in snapshot.samples() {
-            let desc = DESCRIPTIONS.iter().find(|d| d.name == sample.name);
-            let desc = desc.unwrap_or_else(|| panic!("{} is not described", sample.name));
-            let names: Vec<&str> = sample.labels.iter().map(|(k, _)| *k).collect();
-            assert_eq!(names, desc.labels, "{}", sample.name);
-        }
-    }
+    use health_core::testing::assert_described;
 
     /// `(mount point, fs type)` of every mount, from `/proc/self/mountinfo`.
     fn mountinfo() -> Vec<(PathBuf, String)> {
@@ -246,7 +234,7 @@ mod tests {
         let available = gauge(&snapshot, AVAILABLE.name, &label).unwrap();
         assert!(total >= available && available > 0.0, "{label}: {total} / {available}");
 
-        assert_described(&snapshot);
+        assert_described(DESCRIPTIONS, &snapshot);
         let types = mountinfo();
         let mut seen = Vec::new();
         for sample in snapshot.samples() {

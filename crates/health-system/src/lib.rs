@@ -18,6 +18,8 @@ mod memory;
 mod pi;
 mod process;
 mod roots;
+#[cfg(test)]
+mod test_support;
 mod thermal;
 
 pub use roots::Roots;

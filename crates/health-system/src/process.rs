@@ -99,41 +99,9 @@ fn refresh(system: &mut System, pid: Pid) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use health_core::SampleValue;
+    use crate::test_support::burn;
+    use health_core::testing::{assert_described, gauge};
     use std::time::Duration;
-
-    /// Keeps one thread busy for `duration`.
-    fn burn(duration: Duration) {
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut x = 0_u64;
-            while start.elapsed() < duration {
-                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-            }
-        })
-        .join()
-        .unwrap();
-    }
-
-    fn gauge(snapshot: &Snapshot, name: &str) -> f64 {
-        match snapshot.get(name, &[]) {
-            Some(SampleValue::Gauge(v)) => *v,
-            other => panic!("{name}: {other:?}"),
-        }
-    }
-
-    /// Every description follows the conventions and every sample is described, labels included.
-    fn assert_described(snapshot: &Snapshot) {
-        for desc in DESCRIPTIONS {
-            assert_eq!(desc.convention_problems(), Vec::<String>::new(), "{}", desc.name);
-        }
-        for sample in snapshot.samples() {
-            let desc = DESCRIPTIONS.iter().find(|d| d.name == sample.name);
-            let desc = desc.unwrap_or_else(|| panic!("{} is not described", sample.name));
-            let names: Vec<&str> = sample.labels.iter().map(|(k, _)| *k).collect();
-            assert_eq!(names, desc.labels, "{}", sample.name);
-        }
-    }
 
     fn proc_field(file: &str, key: &str) -> f64 {
         let text = std::fs::read_to_string(file).unwrap();
@@ -148,12 +116,12 @@ mod tests {
         let mut snapshot = Snapshot::new();
         part.sample(&mut system, &mut snapshot);
         let vmrss = proc_field("/proc/self/status", "VmRSS:") * 1024.0;
-        let resident = gauge(&snapshot, RESIDENT.name);
+        let resident = gauge(&snapshot, RESIDENT.name, &[]);
         assert!((resident - vmrss).abs() <= 0.2 * vmrss, "RSS {resident} vs VmRSS {vmrss}");
         let btime = proc_field("/proc/stat", "btime ");
-        let boot = gauge(&snapshot, BOOT.name);
+        let boot = gauge(&snapshot, BOOT.name, &[]);
         assert!((boot - btime).abs() <= 1.0, "boot {boot} vs btime {btime}");
-        assert_described(&snapshot);
+        assert_described(DESCRIPTIONS, &snapshot);
         assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
     }
 
@@ -164,7 +132,7 @@ mod tests {
         burn(Duration::from_millis(300));
         let mut snapshot = Snapshot::new();
         part.sample(&mut system, &mut snapshot);
-        let ratio = gauge(&snapshot, CPU.name);
+        let ratio = gauge(&snapshot, CPU.name, &[]);
         // One thread busy the whole window (other tests may add to it, hence no upper bound 1).
         assert!(ratio > 0.2, "process CPU {ratio} after burning 300 ms");
         let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
