@@ -30,6 +30,10 @@ pub use problem::{ConfigErrors, ConfigProblem};
 pub use secret::Secret;
 pub use sources::{ConfigSources, Origin};
 
+/// Cloudflare's speed-test endpoint: it serves exactly the requested number of bytes from a
+/// data centre near most venues, needs no key, and is what speed.cloudflare.com itself uses.
+pub const DEFAULT_SPEEDTEST_URL: &str = "https://speed.cloudflare.com/__down?bytes={bytes}";
+
 /// The exporter's settings, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthConfig {
@@ -38,6 +42,10 @@ pub struct HealthConfig {
     pub monitoring_enabled: bool,
     /// Where and how `/metrics` is served (`HEALTH_METRICS_*`).
     pub metrics: MetricsConfig,
+    /// Where state that outlives a restart is kept (`HEALTH_STATE_DIR`); `None`: `$STATE_DIRECTORY`
+    /// (systemd's `StateDirectory=`), else `/var/lib/vimeo-monitor` for root, else
+    /// `$XDG_STATE_HOME/vimeo-monitor` or `~/.local/state/vimeo-monitor`.
+    pub state_dir: Option<PathBuf>,
     /// The hardware collector (`HEALTH_HARDWARE_*`).
     pub hardware: HardwareConfig,
     /// The network collector (`HEALTH_NETWORK_*`).
@@ -110,6 +118,48 @@ pub struct NetworkConfig {
     pub speedtest_enabled: bool,
     /// Time between speed tests (`HEALTH_NETWORK_SPEEDTEST_INTERVAL`).
     pub speedtest_interval: Duration,
+    /// Echo requests per host and run (`HEALTH_NETWORK_PING_COUNT`).
+    pub ping_count: u32,
+    /// Wait for each reply and for DNS (`HEALTH_NETWORK_PING_TIMEOUT`).
+    pub ping_timeout: Duration,
+    /// ICMP, TCP or ICMP-then-TCP (`HEALTH_NETWORK_PING_METHOD`).
+    pub ping_method: PingMethodSetting,
+    /// The port of a TCP probe (`HEALTH_NETWORK_TCP_PORT`).
+    pub tcp_port: u16,
+    /// What the speed test downloads; `{bytes}` is replaced by the byte limit
+    /// (`HEALTH_NETWORK_SPEEDTEST_DOWNLOAD_URL`).
+    pub speedtest_download_url: String,
+    /// Where it uploads, if anywhere (`HEALTH_NETWORK_SPEEDTEST_UPLOAD_URL`).
+    pub speedtest_upload_url: Option<String>,
+    /// At most this many bytes each way (`HEALTH_NETWORK_SPEEDTEST_MAX_BYTES`).
+    pub speedtest_max_bytes: u64,
+    /// A whole speed test gives up after this (`HEALTH_NETWORK_SPEEDTEST_TIMEOUT`).
+    pub speedtest_timeout: Duration,
+    /// What stands for `/sys` for interface statistics (`HEALTH_NETWORK_SYSFS_ROOT`).
+    pub sysfs_root: PathBuf,
+    /// What stands for `/proc` for `net/wireless` (`HEALTH_NETWORK_PROCFS_ROOT`).
+    pub procfs_root: PathBuf,
+}
+
+/// How the network collector probes a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingMethodSetting {
+    /// `icmp`: echo requests (datagram socket, else raw).
+    Icmp,
+    /// `tcp`: a TCP connection to `HEALTH_NETWORK_TCP_PORT`.
+    Tcp,
+    /// `auto`: ICMP, and TCP when ICMP is not permitted.
+    Auto,
+}
+
+impl std::fmt::Display for PingMethodSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Icmp => "icmp",
+            Self::Tcp => "tcp",
+            Self::Auto => "auto",
+        })
+    }
 }
 
 /// The stream collectors.
@@ -147,7 +197,18 @@ impl Default for HealthConfig {
                 ping_hosts: ["8.8.8.8", "1.1.1.1", "vimeo.com"].map(String::from).to_vec(),
                 speedtest_enabled: true,
                 speedtest_interval: Duration::from_secs(300),
+                ping_count: 3,
+                ping_timeout: Duration::from_secs(1),
+                ping_method: PingMethodSetting::Icmp,
+                tcp_port: 443,
+                speedtest_download_url: DEFAULT_SPEEDTEST_URL.to_owned(),
+                speedtest_upload_url: None,
+                speedtest_max_bytes: 25_000_000,
+                speedtest_timeout: Duration::from_secs(30),
+                sysfs_root: PathBuf::from("/sys"),
+                procfs_root: PathBuf::from("/proc"),
             },
+            state_dir: None,
             stream: StreamConfig {
                 enabled: true,
                 interval: Duration::from_secs(60),

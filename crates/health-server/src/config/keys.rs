@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{HealthConfig, Secret, VcgencmdSetting};
+use super::{HealthConfig, PingMethodSetting, Secret, VcgencmdSetting};
 
 /// The variable naming the TOML file; known, but not a setting of its own.
 pub const CONFIG_FILE_VAR: &str = "HEALTH_CONFIG";
@@ -51,6 +51,17 @@ pub(crate) enum Field {
     /// Comma-separated absolute paths; empty means "no restriction".
     Paths(Access<Vec<PathBuf>>),
     Vcgencmd(Access<VcgencmdSetting>),
+    /// A whole number within these bounds.
+    Count(Access<u32>, u32, u32),
+    /// A number of bytes, at least this many.
+    Bytes(Access<u64>, u64),
+    /// An `http://` or `https://` URL.
+    Url(Access<String>),
+    /// The same, or unset.
+    OptionalUrl(Access<Option<String>>),
+    /// An absolute path, or unset for an automatic choice.
+    OptionalPath(Access<Option<PathBuf>>),
+    PingMethod(Access<PingMethodSetting>),
 }
 
 /// One configuration setting: `HEALTH_<SECTION>_<NAME>` in the environment, `[section] name`
@@ -63,7 +74,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 18] = [
+static SETTINGS: [Setting; 29] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -155,6 +166,72 @@ static SETTINGS: [Setting; 18] = [
         field: Field::Seconds(access!(network.speedtest_interval), Minimum::AtLeast(60)),
     },
     Setting {
+        section: "network",
+        name: "speedtest_download_url",
+        meaning: "What the speed test downloads (http or https); `{bytes}` is replaced by HEALTH_NETWORK_SPEEDTEST_MAX_BYTES.",
+        field: Field::Url(access!(network.speedtest_download_url)),
+    },
+    Setting {
+        section: "network",
+        name: "speedtest_upload_url",
+        meaning: "Where the speed test uploads (http or https, POST); unset measures download only.",
+        field: Field::OptionalUrl(access!(network.speedtest_upload_url)),
+    },
+    Setting {
+        section: "network",
+        name: "speedtest_max_bytes",
+        meaning: "At most this many bytes each way per speed test (at least 100000).",
+        field: Field::Bytes(access!(network.speedtest_max_bytes), 100_000),
+    },
+    Setting {
+        section: "network",
+        name: "speedtest_timeout",
+        meaning: "Seconds a whole speed test may take; must be shorter than HEALTH_NETWORK_SPEEDTEST_INTERVAL.",
+        field: Field::Seconds(access!(network.speedtest_timeout), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "network",
+        name: "ping_count",
+        meaning: "Echo requests per host and run (1-100).",
+        field: Field::Count(access!(network.ping_count), 1, 100),
+    },
+    Setting {
+        section: "network",
+        name: "ping_timeout",
+        meaning: "Seconds to wait for each reply, and for a DNS answer; count × timeout must be shorter than HEALTH_NETWORK_INTERVAL.",
+        field: Field::Seconds(access!(network.ping_timeout), Minimum::AboveZero),
+    },
+    Setting {
+        section: "network",
+        name: "ping_method",
+        meaning: "icmp (echo requests), tcp (connect to HEALTH_NETWORK_TCP_PORT, for networks that drop ICMP) or auto (icmp, tcp when ICMP is not permitted).",
+        field: Field::PingMethod(access!(network.ping_method)),
+    },
+    Setting {
+        section: "network",
+        name: "tcp_port",
+        meaning: "Port a TCP probe connects to (1-65535).",
+        field: Field::Port(access!(network.tcp_port)),
+    },
+    Setting {
+        section: "network",
+        name: "sysfs_root",
+        meaning: "What stands for /sys when reading interface statistics (tests use fixture trees).",
+        field: Field::Path(access!(network.sysfs_root)),
+    },
+    Setting {
+        section: "network",
+        name: "procfs_root",
+        meaning: "What stands for /proc when reading net/wireless (tests use fixture trees).",
+        field: Field::Path(access!(network.procfs_root)),
+    },
+    Setting {
+        section: "state",
+        name: "dir",
+        meaning: "Where state that outlives a restart is kept (the last speed test); unset: $STATE_DIRECTORY, else /var/lib/vimeo-monitor as root, else ~/.local/state/vimeo-monitor.",
+        field: Field::OptionalPath(access!(state_dir)),
+    },
+    Setting {
         section: "stream",
         name: "enabled",
         meaning: "Run the stream collectors (probe the configured streams with ffprobe).",
@@ -243,6 +320,11 @@ impl Setting {
             Field::Path(_) => "absolute path".to_owned(),
             Field::Paths(_) => "comma-separated absolute paths".to_owned(),
             Field::Vcgencmd(_) => "auto, off or an absolute path".to_owned(),
+            Field::Count(_, min, max) => format!("whole number {min}-{max}"),
+            Field::Bytes(_, min) => format!("bytes >= {min}"),
+            Field::Url(_) | Field::OptionalUrl(_) => "http:// or https:// URL".to_owned(),
+            Field::OptionalPath(_) => "absolute path".to_owned(),
+            Field::PingMethod(_) => "icmp, tcp or auto".to_owned(),
         }
     }
 
@@ -264,6 +346,13 @@ impl Setting {
             Field::Path(_) => "expected an absolute path".to_owned(),
             Field::Paths(_) => "expected comma-separated absolute paths".to_owned(),
             Field::Vcgencmd(_) => "expected auto, off or an absolute path".to_owned(),
+            Field::Count(_, min, max) => format!("expected a whole number from {min} to {max}"),
+            Field::Bytes(_, min) => format!("expected a whole number of bytes, at least {min}"),
+            Field::Url(_) | Field::OptionalUrl(_) => {
+                "expected an http:// or https:// URL with a host".to_owned()
+            }
+            Field::OptionalPath(_) => "expected an absolute path".to_owned(),
+            Field::PingMethod(_) => "expected icmp, tcp or auto".to_owned(),
         }
     }
 
@@ -286,6 +375,12 @@ impl Setting {
                 paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
             }
             Field::Vcgencmd(a) => (a.get)(config).to_string(),
+            Field::Count(a, _, _) => (a.get)(config).to_string(),
+            Field::Bytes(a, _) => (a.get)(config).to_string(),
+            Field::Url(a) => (a.get)(config).clone(),
+            Field::OptionalUrl(a) => (a.get)(config).clone()?,
+            Field::OptionalPath(a) => (a.get)(config).as_ref()?.display().to_string(),
+            Field::PingMethod(a) => (a.get)(config).to_string(),
         })
     }
 }

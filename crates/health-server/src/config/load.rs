@@ -168,6 +168,24 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
             *(a.get_mut)(config) = paths.ok_or_else(expected)?;
         }
         Field::Vcgencmd(a) => *(a.get_mut)(config) = parse::vcgencmd(value).ok_or_else(expected)?,
+        Field::Count(a, min, max) => {
+            let n =
+                parse::whole(value).filter(|n| (*min..=*max).contains(n)).ok_or_else(expected)?;
+            *(a.get_mut)(config) = n;
+        }
+        Field::Bytes(a, min) => {
+            *(a.get_mut)(config) = parse::bytes(value).filter(|n| n >= min).ok_or_else(expected)?;
+        }
+        Field::Url(a) => *(a.get_mut)(config) = parse::url(value).ok_or_else(expected)?,
+        Field::OptionalUrl(a) => {
+            *(a.get_mut)(config) = Some(parse::url(value).ok_or_else(expected)?);
+        }
+        Field::OptionalPath(a) => {
+            *(a.get_mut)(config) = Some(parse::absolute_path(value).ok_or_else(expected)?);
+        }
+        Field::PingMethod(a) => {
+            *(a.get_mut)(config) = parse::ping_method(value).ok_or_else(expected)?;
+        }
     }
     Ok(())
 }
@@ -178,31 +196,48 @@ fn check_rules(config: &HealthConfig, given: &BTreeMap<String, Given>) -> Vec<Co
     let setting = |key: &str| settings().iter().find(|s| s.toml_key() == key);
     let parsed = |key: &str| given.get(key).filter(|g| g.ok);
 
-    // ffprobe must finish within one stream interval. Blame whichever the user set.
-    let stream = (
-        setting("stream.ffprobe_timeout"),
-        setting("stream.interval"),
-        parsed("stream.ffprobe_timeout"),
-        parsed("stream.interval"),
-    );
-    if let (Some(timeout), Some(interval), Some(timeout_set), Some(interval_set)) = stream {
-        if config.stream.ffprobe_timeout >= config.stream.interval {
-            let secs = |d: Duration| d.as_secs_f64();
-            if timeout_set.origin == Origin::Default && interval_set.origin != Origin::Default {
-                let other = interval_set.origin.key_of(timeout);
-                let expected = format!(
-                    "expected more than {other} ({} s): each probe must finish within one interval",
-                    secs(config.stream.ffprobe_timeout)
-                );
-                problems.push(interval_set.problem(interval, expected));
-            } else {
-                let other = timeout_set.origin.key_of(interval);
-                let expected = format!(
-                    "expected less than {other} ({} s): each probe must finish within one interval",
-                    secs(config.stream.interval)
-                );
-                problems.push(timeout_set.problem(timeout, expected));
-            }
+    // Work that must finish within its interval. Blame whichever of the two the user set.
+    let within = [
+        (
+            "stream.ffprobe_timeout",
+            config.stream.ffprobe_timeout,
+            "stream.interval",
+            config.stream.interval,
+            "each probe must finish within one interval",
+        ),
+        (
+            "network.speedtest_timeout",
+            config.network.speedtest_timeout,
+            "network.speedtest_interval",
+            config.network.speedtest_interval,
+            "a speed test must finish before the next may start",
+        ),
+        (
+            "network.ping_timeout",
+            config.network.ping_timeout * config.network.ping_count,
+            "network.interval",
+            config.network.interval,
+            "a host's echo requests (count × timeout) must finish within one interval",
+        ),
+    ];
+    for (short_key, short, long_key, long, why) in within {
+        let keys = (setting(short_key), setting(long_key), parsed(short_key), parsed(long_key));
+        let (Some(short_setting), Some(long_setting), Some(short_set), Some(long_set)) = keys
+        else {
+            continue;
+        };
+        if short < long {
+            continue;
+        }
+        let secs = |d: Duration| d.as_secs_f64();
+        if short_set.origin == Origin::Default && long_set.origin != Origin::Default {
+            let other = long_set.origin.key_of(short_setting);
+            let expected = format!("expected more than {other} ({} s): {why}", secs(short));
+            problems.push(long_set.problem(long_setting, expected));
+        } else {
+            let other = short_set.origin.key_of(long_setting);
+            let expected = format!("expected less than {other} ({} s): {why}", secs(long));
+            problems.push(short_set.problem(short_setting, expected));
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use figment::value::{Num, Value};
 
-use super::{Secret, VcgencmdSetting};
+use super::{PingMethodSetting, Secret, VcgencmdSetting};
 
 /// `true/false`, `1/0`, `yes/no`, `on/off` in any case, or a TOML boolean.
 pub(crate) fn boolean(value: &Value) -> Option<bool> {
@@ -93,6 +93,42 @@ pub(crate) fn vcgencmd(value: &Value) -> Option<VcgencmdSetting> {
         "auto" => Some(VcgencmdSetting::Auto),
         "off" => Some(VcgencmdSetting::Off),
         _ => absolute_path_str(text).map(VcgencmdSetting::Path),
+    }
+}
+
+/// A whole number that fits a `u32`.
+pub(crate) fn whole(value: &Value) -> Option<u32> {
+    u32::try_from(bytes(value)?).ok()
+}
+
+/// A whole, non-negative number (`25000000`), as text or a TOML integer.
+pub(crate) fn bytes(value: &Value) -> Option<u64> {
+    match value {
+        Value::Num(_, n) => u64::try_from(integer(*n)?).ok(),
+        Value::String(_, s) => {
+            let s = s.trim();
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+        }
+        _ => None,
+    }
+}
+
+/// An `http://` or `https://` URL with a host and no whitespace.
+pub(crate) fn url(value: &Value) -> Option<String> {
+    let text = value.as_str()?.trim();
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let well_formed = !host.is_empty() && !text.chars().any(char::is_whitespace);
+    well_formed.then(|| text.to_owned())
+}
+
+/// `icmp`, `tcp` or `auto`, any case.
+pub(crate) fn ping_method(value: &Value) -> Option<PingMethodSetting> {
+    match value.as_str()?.trim().to_ascii_lowercase().as_str() {
+        "icmp" => Some(PingMethodSetting::Icmp),
+        "tcp" => Some(PingMethodSetting::Tcp),
+        "auto" => Some(PingMethodSetting::Auto),
+        _ => None,
     }
 }
 
@@ -224,6 +260,30 @@ mod tests {
             Some(VcgencmdSetting::Path(PathBuf::from("/opt/vc/bin/vcgencmd")))
         );
         assert_eq!(vcgencmd(&text("vcgencmd")), None);
+    }
+
+    #[test]
+    fn counts_bytes_urls_and_ping_methods() {
+        assert_eq!(whole(&text("3")), Some(3));
+        assert_eq!(whole(&Value::from(5)), Some(5));
+        for bad in ["", "3.0", "-1", "three", "99999999999"] {
+            assert_eq!(whole(&text(bad)), None, "{bad:?}");
+        }
+        assert_eq!(bytes(&text(" 25000000 ")), Some(25_000_000));
+        assert_eq!(bytes(&text("25MB")), None);
+        assert_eq!(
+            url(&text("https://speed.example/__down?bytes={bytes}")).as_deref(),
+            Some("https://speed.example/__down?bytes={bytes}")
+        );
+        assert_eq!(
+            url(&text("http://127.0.0.1:8080/x")).as_deref(),
+            Some("http://127.0.0.1:8080/x")
+        );
+        for bad in ["ftp://x", "https://", "speed.example", "https://a b"] {
+            assert_eq!(url(&text(bad)), None, "{bad:?}");
+        }
+        assert_eq!(ping_method(&text("TCP")), Some(PingMethodSetting::Tcp));
+        assert_eq!(ping_method(&text("udp")), None);
     }
 
     #[test]

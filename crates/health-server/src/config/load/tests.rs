@@ -144,7 +144,7 @@ fn intervals_below_one_second_are_rejected() {
 #[test]
 fn durations_may_be_decimal() {
     let dir = TempDir::new().expect("tempdir");
-    let file = write(&dir, "health.toml", "[network]\ninterval = 1.5\n");
+    let file = write(&dir, "health.toml", "[network]\ninterval = 1.5\nping_timeout = 0.4\n");
     let sources = ConfigSources {
         file: Some(file),
         env: env(&[("HEALTH_HARDWARE_INTERVAL", "2.5"), ("HEALTH_STREAM_FFPROBE_TIMEOUT", "0.25")]),
@@ -153,7 +153,33 @@ fn durations_may_be_decimal() {
     let config = load(&sources).config;
     assert_eq!(config.hardware.interval, Duration::from_millis(2500));
     assert_eq!(config.network.interval, Duration::from_millis(1500));
+    assert_eq!(config.network.ping_timeout, Duration::from_millis(400));
     assert_eq!(config.stream.ffprobe_timeout, Duration::from_millis(250));
+}
+
+#[test]
+fn work_that_outlasts_its_interval_is_named() {
+    let sources = ConfigSources {
+        env: env(&[
+            ("HEALTH_NETWORK_PING_COUNT", "5"),
+            ("HEALTH_NETWORK_PING_TIMEOUT", "7"),
+            ("HEALTH_NETWORK_SPEEDTEST_TIMEOUT", "90"),
+            ("HEALTH_NETWORK_SPEEDTEST_INTERVAL", "60"),
+            ("HEALTH_NETWORK_PING_METHOD", "udp"),
+            ("HEALTH_NETWORK_SPEEDTEST_DOWNLOAD_URL", "speed.example"),
+        ]),
+        ..Default::default()
+    };
+    let text = HealthConfig::load(&sources).expect_err("invalid").to_string();
+    assert!(
+        text.contains(
+            "HEALTH_NETWORK_PING_TIMEOUT=7: expected less than HEALTH_NETWORK_INTERVAL (30 s)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("HEALTH_NETWORK_SPEEDTEST_TIMEOUT=90: expected less than HEALTH_NETWORK_SPEEDTEST_INTERVAL (60 s)"), "{text}");
+    assert!(text.contains("HEALTH_NETWORK_PING_METHOD=udp: expected icmp, tcp or auto"), "{text}");
+    assert!(text.contains("HEALTH_NETWORK_SPEEDTEST_DOWNLOAD_URL=speed.example: expected an http:// or https:// URL"), "{text}");
 }
 
 #[test]
