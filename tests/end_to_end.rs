@@ -171,3 +171,44 @@ async fn promtool_accepts_the_hardware_figures_of_every_fixture_tree() {
         assert!(passed && report.trim().is_empty(), "{tree}: promtool:\n{report}\n---\n{text}");
     }
 }
+
+/// The network collector on loopback hosts and the Wi-Fi fixture: promtool-clean, documented.
+#[tokio::test]
+async fn the_network_collector_on_loopback_passes_promtool_and_is_documented() {
+    let fixture = workspace_root().join("crates/health-network/fixtures/pi-wifi");
+    let mut config = config();
+    config.hardware.enabled = false;
+    config.network.enabled = true;
+    config.network.ping_hosts = ["127.0.0.1", "::1", "localhost"].map(String::from).to_vec();
+    config.network.ping_count = 2;
+    config.network.ping_timeout = Duration::from_millis(500);
+    config.network.speedtest_enabled = false;
+    config.network.sysfs_root = fixture.join("sys");
+    config.network.procfs_root = fixture.join("proc");
+    let composition = health_server::compose(&config).unwrap();
+    let exposition = health_core::Exposition::default();
+    let board = health_core::Scheduler::builder(exposition.clone())
+        .collect_once(composition.collectors)
+        .await
+        .unwrap();
+    let status = board.get("network").unwrap();
+    assert!(status.is_up(), "{:?}", status.last_error);
+    let text = exposition.render();
+    for series in [
+        "vimeo_monitor_network_up{host=\"127.0.0.1\"} 1",
+        "vimeo_monitor_network_up{host=\"::1\"} 1",
+        "vimeo_monitor_network_dns_up{host=\"localhost\"} 1",
+        "vimeo_monitor_network_probes_sent_total{host=\"127.0.0.1\"} 2",
+        "vimeo_monitor_network_wifi_signal_dbm{interface=\"wlan0\"} -54",
+    ] {
+        assert!(text.contains(series), "missing {series}:\n{text}");
+    }
+    let (passed, report) = promtool_check(&text).await;
+    assert!(passed && report.trim().is_empty(), "promtool:\n{report}\n---\n{text}");
+    let reference = metrics_reference();
+    for name in
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next())
+    {
+        assert!(reference.contains(&format!("`{name}`")), "{name} is not in docs/metrics.md");
+    }
+}

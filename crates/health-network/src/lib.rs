@@ -1,9 +1,19 @@
-//! The network collector of vimeo-monitor (`HEALTH_NETWORK_*`): ping and DNS per host,
-//! interfaces and Wi-Fi, and a rate-limited speed test. Being built (issue 4): the options below
-//! are the contract its parts are written against; `health-server` does not run it yet.
+//! The network collector of vimeo-monitor (`HEALTH_NETWORK_*`). A kiosk's screen goes dark
+//! because its network did; these figures say which part failed:
+//! - `ping` + `dns`: per host, DNS (timed) then ICMP echo (datagram socket, else raw; or TCP
+//!   connect), hosts probed concurrently so a dead one delays no other;
+//! - `interfaces` + `wifi`: link state, byte and error counters, Wi-Fi quality and signal;
+//! - `speedtest`: download/upload throughput on its own rate-limited schedule, persisted across
+//!   restarts, never started or awaited by a scrape.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod dns;
+mod interfaces;
+mod ping;
+mod speedtest;
+mod wifi;
 
 /// The collector's name: the `collector` label of the self-metrics.
 pub const NAME: &str = "network";
@@ -78,4 +88,77 @@ pub struct SpeedtestOptions {
     pub interval: Duration,
     /// Where the last result is kept across restarts (`HEALTH_STATE_DIR`).
     pub state_dir: PathBuf,
+}
+
+/// Every metric the collector may emit; the speed test's only when it is enabled.
+pub fn descriptions(speedtest: bool) -> Vec<health_core::MetricDesc> {
+    let mut descs = [ping::DESCRIPTIONS, interfaces::DESCRIPTIONS, wifi::DESCRIPTIONS].concat();
+    if speedtest {
+        descs.extend_from_slice(speedtest::DESCRIPTIONS);
+    }
+    descs
+}
+
+/// Reachability, DNS, interfaces, Wi-Fi and throughput, as one collector.
+pub struct NetworkCollector {
+    options: NetworkOptions,
+    pinger: ping::Pinger,
+    speedtest: Option<speedtest::SpeedTest>,
+}
+
+impl std::fmt::Debug for NetworkCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkCollector").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl NetworkCollector {
+    /// A collector with these options. The speed test's state file is read now, so its last
+    /// figures are published from the first run on.
+    pub fn new(options: NetworkOptions) -> Self {
+        let pinger = ping::Pinger::new(options.ping.clone());
+        let speedtest = options.speedtest.clone().map(speedtest::SpeedTest::new);
+        Self { options, pinger, speedtest }
+    }
+}
+
+#[health_core::async_trait]
+impl health_core::Collector for NetworkCollector {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn describe(&self) -> Vec<health_core::MetricDesc> {
+        descriptions(self.speedtest.is_some())
+    }
+
+    fn schedule(&self) -> health_core::Schedule {
+        health_core::Schedule::every(self.options.interval)
+    }
+
+    async fn collect(&self) -> Result<health_core::Snapshot, health_core::CollectError> {
+        // The speed test runs in its own task on its own schedule; a run only starts it when
+        // due and publishes its last figures, never waiting for it.
+        if let Some(speedtest) = &self.speedtest {
+            speedtest.start_if_due();
+        }
+        let roots = self.options.roots.clone();
+        let local = tokio::task::spawn_blocking(move || {
+            let mut snapshot = health_core::Snapshot::new();
+            interfaces::sample(&roots, &mut snapshot);
+            wifi::sample(&roots, &mut snapshot);
+            snapshot
+        });
+        let mut snapshot = health_core::Snapshot::new();
+        self.pinger.sample(&mut snapshot).await;
+        snapshot.extend(
+            local
+                .await
+                .map_err(|e| health_core::CollectError::from_source("reading interfaces", &e))?,
+        );
+        if let Some(speedtest) = &self.speedtest {
+            speedtest.sample(&mut snapshot);
+        }
+        Ok(snapshot)
+    }
 }

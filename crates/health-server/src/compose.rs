@@ -57,8 +57,8 @@ pub fn compose(config: &HealthConfig) -> Result<Composition, ComposeError> {
         }
     }
     if config.network.enabled {
-        match not_yet_implemented("network", cfg!(feature = "network"), "HEALTH_NETWORK_ENABLED") {
-            Ok(note) => composition.notes.push(note),
+        match network(config) {
+            Ok(collector) => composition.collectors.push(collector),
             Err(e) => missing.push(e),
         }
     }
@@ -101,7 +101,48 @@ fn hardware(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
     })
 }
 
-/// The network and stream crates hold no collector yet: say so rather than pretend.
+#[cfg(feature = "network")]
+fn network(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
+    use crate::config::PingMethodSetting;
+    use health_network::{NetworkOptions, PingMethod, PingOptions, SpeedtestOptions, SysRoots};
+    let network = &config.network;
+    let speedtest = network.speedtest_enabled.then(|| SpeedtestOptions {
+        download_url: network.speedtest_download_url.clone(),
+        upload_url: network.speedtest_upload_url.clone(),
+        max_bytes: network.speedtest_max_bytes,
+        timeout: network.speedtest_timeout,
+        interval: network.speedtest_interval,
+        state_dir: config.state_dir(),
+    });
+    let options = NetworkOptions {
+        interval: network.interval,
+        ping: PingOptions {
+            hosts: network.ping_hosts.clone(),
+            count: network.ping_count,
+            timeout: network.ping_timeout,
+            method: match network.ping_method {
+                PingMethodSetting::Icmp => PingMethod::Icmp,
+                PingMethodSetting::Tcp => PingMethod::Tcp,
+                PingMethodSetting::Auto => PingMethod::Auto,
+            },
+            tcp_port: network.tcp_port,
+        },
+        roots: SysRoots { sysfs: network.sysfs_root.clone(), procfs: network.procfs_root.clone() },
+        speedtest,
+    };
+    Ok(Box::new(health_network::NetworkCollector::new(options)))
+}
+
+#[cfg(not(feature = "network"))]
+fn network(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
+    Err(NotCompiledIn {
+        collector: "network",
+        feature: "network",
+        toggle: "HEALTH_NETWORK_ENABLED",
+    })
+}
+
+/// The stream crate holds no collector yet: say so rather than pretend.
 /// Their features are named after the collector.
 fn not_yet_implemented(
     collector: &'static str,
@@ -153,9 +194,25 @@ mod tests {
     #[test]
     fn parts_without_a_collector_yet_are_noted_not_faked() {
         let composition = compose(&HealthConfig::default()).unwrap();
-        assert!(!names(&composition).contains(&"network"));
-        assert_eq!(composition.notes.len(), 2, "{:?}", composition.notes);
-        assert!(composition.notes[0].contains("HEALTH_NETWORK_ENABLED=true"));
+        assert_eq!(names(&composition), ["hardware", "network"]);
+        assert_eq!(composition.notes.len(), 1, "{:?}", composition.notes);
+        assert!(composition.notes[0].contains("HEALTH_STREAM_ENABLED=true"));
+    }
+
+    #[cfg(feature = "network")]
+    #[test]
+    fn the_network_collector_takes_its_settings_and_speed_test_toggle() {
+        let mut config = HealthConfig::default();
+        config.hardware.enabled = false;
+        config.stream.enabled = false;
+        config.network.interval = std::time::Duration::from_secs(45);
+        config.network.speedtest_enabled = false;
+        let composition = compose(&config).unwrap();
+        let network = &composition.collectors[0];
+        assert_eq!(network.schedule().interval.as_secs(), 45);
+        let names: Vec<&str> = network.describe().iter().map(|d| d.name).collect();
+        assert!(names.contains(&"network_up") && names.contains(&"network_interface_up"));
+        assert!(!names.iter().any(|n| n.contains("speedtest")), "{names:?}");
     }
 
     #[cfg(not(feature = "network"))]

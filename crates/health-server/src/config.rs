@@ -30,6 +30,28 @@ pub use problem::{ConfigErrors, ConfigProblem};
 pub use secret::Secret;
 pub use sources::{ConfigSources, Origin};
 
+impl HealthConfig {
+    /// Where state that outlives a restart goes: `HEALTH_STATE_DIR`, else `$STATE_DIRECTORY`
+    /// (systemd's `StateDirectory=`), else `/var/lib/vimeo-monitor` for root, else
+    /// `$XDG_STATE_HOME/vimeo-monitor` or `$HOME/.local/state/vimeo-monitor`.
+    pub fn state_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.state_dir {
+            return dir.clone();
+        }
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        if let Some(dir) = var("STATE_DIRECTORY") {
+            return dir;
+        }
+        if nix::unistd::geteuid().is_root() {
+            return PathBuf::from("/var/lib/vimeo-monitor");
+        }
+        var("XDG_STATE_HOME")
+            .or_else(|| var("HOME").map(|home| home.join(".local/state")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("vimeo-monitor")
+    }
+}
+
 /// Cloudflare's speed-test endpoint: it serves exactly the requested number of bytes from a
 /// data centre near most venues, needs no key, and is what speed.cloudflare.com itself uses.
 pub const DEFAULT_SPEEDTEST_URL: &str = "https://speed.cloudflare.com/__down?bytes={bytes}";

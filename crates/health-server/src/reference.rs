@@ -42,6 +42,13 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
             metrics: health_core::Collector::describe(&collector),
         });
     }
+    #[cfg(feature = "network")]
+    entries.push(CatalogueEntry {
+        collector: health_network::NAME,
+        feature: Some("network"),
+        interval: "HEALTH_NETWORK_INTERVAL (the speed test: HEALTH_NETWORK_SPEEDTEST_INTERVAL)",
+        metrics: health_network::descriptions(true),
+    });
     entries
 }
 

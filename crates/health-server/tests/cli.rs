@@ -59,11 +59,11 @@ async fn once_prints_a_valid_exposition_and_exits() {
 async fn a_collector_enabled_but_not_yet_built_is_named_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, stderr) =
-        run(binary().current_dir(dir.path()).arg("--once").env("HEALTH_NETWORK_ENABLED", "yes"))
+        run(binary().current_dir(dir.path()).arg("--once").env("HEALTH_STREAM_ENABLED", "yes"))
             .await;
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("HEALTH_NETWORK_ENABLED=true, but this version has no network collector"),
+        stderr.contains("HEALTH_STREAM_ENABLED=true, but this version has no stream collector"),
         "{stderr}"
     );
 }

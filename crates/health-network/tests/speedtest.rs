@@ -1,0 +1,343 @@
+//! The speed test against a local HTTP server this test starts on 127.0.0.1 (port 0, the bound
+//! listener handed to axum): throughput, rate limiting, persistence across a restart, a stalled
+//! body, a 500 and an upload. No traffic leaves the loopback interface.
+//!
+//! The part is crate-private until the collector that runs it is wired, so its source is compiled
+//! into this test directly; `crate::SpeedtestOptions` resolves to the import below.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use health_core::{SampleValue, Snapshot};
+use health_network::SpeedtestOptions;
+use tokio::io::AsyncWriteExt as _;
+use tokio_util::task::AbortOnDropHandle;
+
+#[path = "../src/speedtest.rs"]
+mod speedtest;
+
+use speedtest::{DESCRIPTIONS, SpeedTest};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// What the server saw.
+#[derive(Clone, Default)]
+struct Counters {
+    requests: Arc<AtomicUsize>,
+    uploaded: Arc<AtomicU64>,
+}
+
+/// A local server: `/down?bytes=N` sends N bytes, `/up` counts a POST body, `/fail` answers 500,
+/// `/stall?bytes=N` sends the headers and N/2 bytes then nothing, `/once?bytes=N` is `/down` the
+/// first time and 500 after.
+struct Server {
+    addr: SocketAddr,
+    counters: Counters,
+    _task: AbortOnDropHandle<()>,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counters = Counters::default();
+        let app = Router::new()
+            .route("/down", get(down))
+            .route("/up", post(up))
+            .route("/fail", get(fail))
+            .route("/stall", get(stall))
+            .route("/once", get(once))
+            .with_state(counters.clone());
+        let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { addr, counters, _task: AbortOnDropHandle::new(task) }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn requests(&self) -> usize {
+        self.counters.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn requested_bytes(uri: &Uri) -> usize {
+    uri.query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("bytes=")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000)
+}
+
+async fn down(State(counters): State<Counters>, uri: Uri) -> Vec<u8> {
+    counters.requests.fetch_add(1, Ordering::SeqCst);
+    vec![b'x'; requested_bytes(&uri)]
+}
+
+async fn up(State(counters): State<Counters>, body: Body) -> StatusCode {
+    counters.requests.fetch_add(1, Ordering::SeqCst);
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    counters.uploaded.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+    StatusCode::OK
+}
+
+async fn fail(State(counters): State<Counters>) -> StatusCode {
+    counters.requests.fetch_add(1, Ordering::SeqCst);
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+async fn stall(State(counters): State<Counters>, uri: Uri) -> Response {
+    counters.requests.fetch_add(1, Ordering::SeqCst);
+    let total = requested_bytes(&uri);
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let _ = writer.write_all(&vec![b'x'; total / 2]).await;
+        // Holds the body open without sending the rest.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(writer);
+    });
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+    ([(header::CONTENT_LENGTH, total.to_string())], body).into_response()
+}
+
+async fn once(State(counters): State<Counters>, uri: Uri) -> Response {
+    if counters.requests.fetch_add(1, Ordering::SeqCst) == 0 {
+        vec![b'x'; requested_bytes(&uri)].into_response()
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+}
+
+fn options(download_url: String, state_dir: &Path) -> SpeedtestOptions {
+    SpeedtestOptions {
+        download_url,
+        upload_url: None,
+        max_bytes: 2_000_000,
+        timeout: Duration::from_secs(10),
+        interval: HOUR,
+        state_dir: state_dir.to_owned(),
+    }
+}
+
+fn sample(test: &SpeedTest) -> Snapshot {
+    let mut snapshot = Snapshot::new();
+    test.sample(&mut snapshot);
+    health_core::testing::assert_described(DESCRIPTIONS, &snapshot);
+    snapshot
+}
+
+fn gauge(snapshot: &Snapshot, name: &str) -> Option<f64> {
+    match snapshot.get(name, &[]) {
+        Some(SampleValue::Gauge(value)) => Some(*value),
+        None => None,
+        Some(other) => panic!("{name} is not a gauge: {other:?}"),
+    }
+}
+
+fn runs(snapshot: &Snapshot, result: &str) -> u64 {
+    match snapshot.get("network_speedtest_runs_total", &[("result", result)]) {
+        Some(SampleValue::Counter(total)) => *total,
+        other => panic!("runs_total{{result={result}}} missing: {other:?}"),
+    }
+}
+
+fn total_runs(snapshot: &Snapshot) -> u64 {
+    ["success", "error", "timeout"].iter().map(|r| runs(snapshot, r)).sum()
+}
+
+/// Waits until `expected` tests have finished; the snapshot then.
+async fn finished(test: &SpeedTest, expected: u64) -> Snapshot {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let snapshot = sample(test);
+        if total_runs(&snapshot) >= expected {
+            return snapshot;
+        }
+        assert!(Instant::now() < deadline, "no result in time: {snapshot:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn now_unix() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_reports_throughput_latency_and_success() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let test = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    let before = sample(&test);
+    assert_eq!(gauge(&before, "network_download_bytes_per_second"), None);
+    assert_eq!(total_runs(&before), 0, "all three results present at 0");
+
+    test.start_if_due();
+    let snapshot = finished(&test, 1).await;
+    let rate = gauge(&snapshot, "network_download_bytes_per_second").unwrap();
+    assert!(rate.is_finite() && rate > 1e6, "download rate {rate}");
+    let latency = gauge(&snapshot, "network_speedtest_latency_seconds").unwrap();
+    assert!(latency > 0.0 && latency < 5.0, "latency {latency}");
+    let success = gauge(&snapshot, "network_speedtest_last_success_timestamp_seconds").unwrap();
+    assert!((now_unix() - success).abs() < 30.0, "last success {success}");
+    assert_eq!(gauge(&snapshot, "network_upload_bytes_per_second"), None, "no upload URL");
+    assert_eq!((runs(&snapshot, "success"), runs(&snapshot, "error")), (1, 0));
+    assert_eq!(runs(&snapshot, "timeout"), 0);
+    assert_eq!(server.requests(), 1);
+    assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_runs_start_one_test() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let test = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    for _ in 0..50 {
+        test.start_if_due();
+        sample(&test);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let snapshot = finished(&test, 1).await;
+    test.start_if_due();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.requests(), 1);
+    assert_eq!(total_runs(&snapshot), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_within_the_interval_tests_nothing_and_republishes() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    first.start_if_due();
+    let published = finished(&first, 1).await;
+    drop(first);
+
+    let restarted = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    restarted.start_if_due();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.requests(), 1, "no new test before the interval");
+    assert_eq!(sample(&restarted), published, "the stored figures and counts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_in_the_future_counts_as_due() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tomorrow = now_unix() + 86_400.0;
+    let stored = format!(r#"{{"last_start": {tomorrow}, "runs": {{"success": 4}}}}"#);
+    std::fs::write(dir.path().join("speedtest.json"), stored).unwrap();
+    let test = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    test.start_if_due();
+    let snapshot = finished(&test, 5).await;
+    assert_eq!(runs(&snapshot, "success"), 5, "counts continue from the file");
+    assert_eq!(server.requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_state_file_starts_fresh() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("speedtest.json"), "{ truncated").unwrap();
+    let test = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    test.start_if_due();
+    let snapshot = finished(&test, 1).await;
+    assert_eq!(runs(&snapshot, "success"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_times_out_and_publishes_no_speed() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(server.url("/stall?bytes={bytes}"), dir.path());
+    options.timeout = Duration::from_secs(1);
+    let test = SpeedTest::new(options);
+    let start = Instant::now();
+    test.start_if_due();
+    let snapshot = finished(&test, 1).await;
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert_eq!(runs(&snapshot, "timeout"), 1);
+    assert_eq!(gauge(&snapshot, "network_download_bytes_per_second"), None);
+    assert_eq!(gauge(&snapshot, "network_speedtest_last_success_timestamp_seconds"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_is_an_error_and_publishes_no_speed() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let test = SpeedTest::new(options(server.url("/fail"), dir.path()));
+    test.start_if_due();
+    let snapshot = finished(&test, 1).await;
+    assert_eq!((runs(&snapshot, "error"), runs(&snapshot, "success")), (1, 0));
+    assert_eq!(gauge(&snapshot, "network_download_bytes_per_second"), None);
+    assert_eq!(gauge(&snapshot, "network_speedtest_latency_seconds"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_keeps_the_last_good_figures() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(server.url("/once?bytes={bytes}"), dir.path());
+    options.interval = Duration::ZERO;
+    let test = SpeedTest::new(options);
+    test.start_if_due();
+    let good = finished(&test, 1).await;
+    test.start_if_due();
+    let after = finished(&test, 2).await;
+    assert_eq!(runs(&after, "error"), 1);
+    for name in [
+        "network_download_bytes_per_second",
+        "network_speedtest_latency_seconds",
+        "network_speedtest_last_success_timestamp_seconds",
+    ] {
+        assert!(gauge(&good, name).is_some(), "{name}");
+        assert_eq!(gauge(&after, name), gauge(&good, name), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_reports_its_throughput() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(server.url("/down?bytes={bytes}"), dir.path());
+    options.upload_url = Some(server.url("/up"));
+    options.max_bytes = 1_000_000;
+    let test = SpeedTest::new(options);
+    test.start_if_due();
+    let snapshot = finished(&test, 1).await;
+    assert_eq!(runs(&snapshot, "success"), 1, "{snapshot:?}");
+    let rate = gauge(&snapshot, "network_upload_bytes_per_second").unwrap();
+    assert!(rate.is_finite() && rate > 0.0, "upload rate {rate}");
+    assert_eq!(server.counters.uploaded.load(Ordering::SeqCst), 1_000_000);
+    assert_eq!(server.requests(), 2, "one download, one upload");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_speed_test_aborts_a_running_test() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(server.url("/stall?bytes={bytes}"), dir.path());
+    options.timeout = Duration::from_secs(30);
+    let test = SpeedTest::new(options);
+    test.start_if_due();
+    while server.requests() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(test);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stored = std::fs::read_to_string(dir.path().join("speedtest.json")).unwrap();
+    assert!(stored.contains("last_start"), "start saved before the transfer: {stored}");
+    let restarted = SpeedTest::new(options_for_restart(&server, dir.path()));
+    assert_eq!(total_runs(&sample(&restarted)), 0, "the aborted test recorded no result");
+}
+
+fn options_for_restart(server: &Server, dir: &Path) -> SpeedtestOptions {
+    options(server.url("/down?bytes={bytes}"), dir)
+}
