@@ -28,8 +28,8 @@ struct Cli {
     /// 0 when valid, 2 with every problem listed otherwise.
     #[arg(long, conflicts_with = "once")]
     check_config: bool,
-    /// Run every enabled collector once, print the exposition text to stdout and exit
-    /// (1 if a collector failed).
+    /// Run every enabled collector once (the speed test excepted), print the exposition text to
+    /// stdout and exit (1 if a collector failed).
     #[arg(long)]
     once: bool,
 }
@@ -105,7 +105,11 @@ fn load(cli: &Cli) -> Result<Loaded, String> {
 }
 
 async fn once(config: &HealthConfig) -> anyhow::Result<ExitCode> {
-    let composition = compose(config)?;
+    // A one-shot run must not start a speed test it would abandon on exit (and whose start,
+    // recorded in the state file, would then hold off the service's next real test).
+    let mut config = config.clone();
+    config.network.speedtest_enabled = false;
+    let composition = compose(&config)?;
     for note in &composition.notes {
         tracing::warn!("{note}");
     }
