@@ -1,5 +1,8 @@
-//! The `stream` collector of vimeo-monitor is not implemented in this version.
+//! Stream analysis for vimeo-monitor.
 //!
-//! This crate reserves its place in the workspace so that deployments can already name the
-//! `stream` feature of `health-server`; it exports nothing yet. `health-server` says so at start-up
-//! when `HEALTH_STREAM_ENABLED` asks for it, instead of pretending to collect.
+//! This version has the building block only: [`probe`] runs `ffprobe` on a stream URL (with a
+//! hard timeout, no process left behind, signed URLs redacted from errors) and reports its
+//! [`probe::StreamFacts`]. There is no `stream` collector yet: nothing here registers metrics,
+//! and `health-server` still says so at start-up when `HEALTH_STREAM_ENABLED` asks for it.
+
+pub mod probe;
