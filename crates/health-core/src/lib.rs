@@ -14,11 +14,16 @@
 //! |---|---|---|
 //! | `test-util` | [`testing`]: run a collector once and check it emits only what it describes | no |
 //!
+//! - [`files`] and [`child_output`]: the small I/O rules every collector follows (missing is no
+//!   data; a child's pipes are drained while it runs; errors quote a bounded part of its output).
+//!
 //! What it deliberately does not do: serve HTTP (that is `health-server`) or read configuration.
 
+pub mod child_output;
 mod collector;
 mod describe;
 mod exposition;
+pub mod files;
 mod scheduler;
 mod self_metrics;
 mod snapshot;

@@ -22,6 +22,7 @@
 use std::io;
 use std::path::Path;
 
+use health_core::files::list_dir;
 use health_core::{MetricDesc, Snapshot, Unit};
 
 use crate::SysRoots;
@@ -161,22 +162,6 @@ fn sysfs_interfaces(class_net: &Path, snapshot: &mut Snapshot) -> Vec<Interface>
 /// Operational states in which the kernel sets `IFF_RUNNING` (`netif_oper_up`).
 fn operstate_is_running(state: &str) -> bool {
     matches!(state, "up" | "unknown")
-}
-
-/// The names in `dir`; empty when it does not exist, a problem when it cannot be listed.
-fn list_dir(dir: &Path, snapshot: &mut Snapshot) -> Vec<String> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Vec::new(),
-        Err(e) => {
-            snapshot.problem(format!("{}: cannot list: {e}", dir.display()));
-            return Vec::new();
-        }
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect()
 }
 
 /// The trimmed content of a small text file; `None` when it is missing (the interface vanished,

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use health_core::child_output::{drain, quote};
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 /// How much of ffprobe's stderr an error quotes.
@@ -167,7 +167,11 @@ pub async fn probe(url: &str, options: &ProbeOptions) -> Result<StreamFacts, Pro
     let (stdout, stderr) = (stdout.map_err(io_error)?, stderr.map_err(io_error)?);
     if !status.success() {
         let stderr = String::from_utf8_lossy(&stderr).replace(url, &redacted);
-        return Err(ProbeError::Failed { url: redacted, status, stderr: quote(&stderr) });
+        return Err(ProbeError::Failed {
+            url: redacted,
+            status,
+            stderr: quote(&stderr, QUOTED_CHARS),
+        });
     }
     parse(&stdout).map_err(|source| ProbeError::Parse { url: redacted, source })
 }
@@ -187,24 +191,6 @@ fn parse(stdout: &[u8]) -> Result<StreamFacts, serde_json::Error> {
         }
     };
     Ok(facts(&lenient, &packets))
-}
-
-/// Everything a pipe yields until EOF; nothing when there is no pipe.
-async fn drain(pipe: Option<impl AsyncRead + Unpin>) -> io::Result<Vec<u8>> {
-    let mut buffer = Vec::new();
-    if let Some(mut pipe) = pipe {
-        pipe.read_to_end(&mut buffer).await?;
-    }
-    Ok(buffer)
-}
-
-/// The text trimmed and cut to [`QUOTED_CHARS`] characters, with `…` when cut.
-fn quote(text: &str) -> String {
-    let trimmed = text.trim();
-    match trimmed.char_indices().nth(QUOTED_CHARS) {
-        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
-        None => trimmed.to_owned(),
-    }
 }
 
 /// The part of ffprobe's output the facts come from; every field optional.
@@ -373,7 +359,7 @@ mod tests {
 
     #[test]
     fn quote_cuts_long_text() {
-        assert_eq!(quote("  x \n"), "x");
-        assert_eq!(quote(&"y".repeat(600)), format!("{}…", "y".repeat(500)));
+        assert_eq!(quote("  x \n", QUOTED_CHARS), "x");
+        assert_eq!(quote(&"y".repeat(600), QUOTED_CHARS), format!("{}…", "y".repeat(500)));
     }
 }

@@ -9,6 +9,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use health_core::files::list_dir;
 use health_core::{MetricDesc, Snapshot, Unit};
 
 use crate::Roots;
@@ -145,22 +146,6 @@ fn numbered_dirs(dir: &Path, prefix: &str, snapshot: &mut Snapshot) -> Vec<(u32,
         .collect();
     found.sort_unstable_by_key(|(n, _)| *n);
     found
-}
-
-/// The names in `dir`; empty when it does not exist, a problem when it cannot be listed.
-fn list_dir(dir: &Path, snapshot: &mut Snapshot) -> Vec<String> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Vec::new(),
-        Err(e) => {
-            snapshot.problem(format!("{}: cannot list: {e}", dir.display()));
-            return Vec::new();
-        }
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect()
 }
 
 /// The trimmed content of a small text file; `None` when it is missing or has no reading now.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use health_core::child_output::{drain, quote};
 use tokio::process::Command;
 
 use super::throttle::{self, ParseError};
@@ -91,7 +91,7 @@ pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32,
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join("\n");
-    let output = quote(&output);
+    let output = quote(&output, QUOTED_CHARS);
 
     let lowercase = output.to_lowercase();
     if let Some(hint) = PERMISSION_HINTS.iter().find(|hint| lowercase.contains(*hint)) {
@@ -108,36 +108,4 @@ pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32,
         output,
         source,
     })
-}
-
-/// Everything a pipe yields until EOF; nothing when there is no pipe.
-async fn drain(pipe: Option<impl AsyncRead + Unpin>) -> io::Result<Vec<u8>> {
-    let mut buffer = Vec::new();
-    if let Some(mut pipe) = pipe {
-        pipe.read_to_end(&mut buffer).await?;
-    }
-    Ok(buffer)
-}
-
-/// The output trimmed and cut to [`QUOTED_CHARS`] characters, with `…` when cut.
-fn quote(output: &str) -> String {
-    let trimmed = output.trim();
-    match trimmed.char_indices().nth(QUOTED_CHARS) {
-        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
-        None => trimmed.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quote_trims_and_truncates_to_200_chars() {
-        assert_eq!(quote("  throttled=0x0\n"), "throttled=0x0");
-        let exact = "é".repeat(200);
-        assert_eq!(quote(&exact), exact);
-        let long = format!("{}tail", "x".repeat(200));
-        assert_eq!(quote(&long), format!("{}…", "x".repeat(200)));
-    }
 }
