@@ -150,8 +150,12 @@ impl MetricDesc {
         }
         let stem = name.strip_suffix("_total").unwrap_or(name);
         let suffix = self.unit.as_str();
-        if !suffix.is_empty() && !stem.ends_with(suffix) {
-            problems.push(format!("metric `{name}` in {suffix} must end in `_{suffix}`"));
+        // An age may say what it counts from: `..._seconds_since_<event>`.
+        let age = format!("_{suffix}_since_");
+        if !suffix.is_empty() && !stem.ends_with(suffix) && !stem.contains(&age) {
+            problems.push(format!(
+                "metric `{name}` in {suffix} must end in `_{suffix}` (or be `..._{suffix}_since_<event>`)"
+            ));
         }
         match (self.kind, self.buckets.is_empty()) {
             (MetricKind::Histogram, true) => {
@@ -192,6 +196,7 @@ mod tests {
             MetricDesc::counter("runs_total", Unit::None, "Runs.").labels(&["result"]),
             MetricDesc::gauge("build_info", Unit::Info, "Build.").labels(&["version"]),
             MetricDesc::histogram("run_seconds", Unit::Seconds, "Runs.", &[0.1, 1.0]),
+            MetricDesc::gauge("stream_seconds_since_playlist_advanced", Unit::Seconds, "Age."),
         ] {
             assert_eq!(desc.convention_problems(), Vec::<String>::new(), "{}", desc.name);
         }

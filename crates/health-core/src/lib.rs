@@ -16,6 +16,7 @@
 //!
 //! - [`files`] and [`child_output`]: the small I/O rules every collector follows (missing is no
 //!   data; a child's pipes are drained while it runs; errors quote a bounded part of its output).
+//! - [`redact`]: signed URLs without their secrets, for everything that is shown or logged.
 //!
 //! What it deliberately does not do: serve HTTP (that is `health-server`) or read configuration.
 
@@ -24,6 +25,7 @@ mod collector;
 mod describe;
 mod exposition;
 pub mod files;
+pub mod redact;
 mod scheduler;
 mod self_metrics;
 mod snapshot;

@@ -46,8 +46,22 @@ impl std::fmt::Debug for Composition {
     }
 }
 
+/// What a program embedding the exporter hands to its collectors.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The kiosk's current playback URL, which it sets and clears as the event goes live and
+    /// offline. Without it the stream collectors watch `HEALTH_STREAM_URL`, if set.
+    #[cfg(feature = "stream")]
+    pub stream_source: Option<health_stream::StreamSource>,
+}
+
 /// Builds the collectors `config` enables from those compiled in.
 pub fn compose(config: &HealthConfig) -> Result<Composition, ComposeError> {
+    compose_with(config, &Inputs::default())
+}
+
+/// [`compose`], with what the embedding program provides.
+pub fn compose_with(config: &HealthConfig, inputs: &Inputs) -> Result<Composition, ComposeError> {
     let mut composition = Composition { collectors: Vec::new(), notes: Vec::new() };
     let mut missing = Vec::new();
     if config.hardware.enabled {
@@ -63,8 +77,8 @@ pub fn compose(config: &HealthConfig) -> Result<Composition, ComposeError> {
         }
     }
     if config.stream.enabled {
-        match not_yet_implemented("stream", cfg!(feature = "stream"), "HEALTH_STREAM_ENABLED") {
-            Ok(note) => composition.notes.push(note),
+        match stream(config, inputs) {
+            Ok(collectors) => composition.collectors.extend(collectors),
             Err(e) => missing.push(e),
         }
     }
@@ -142,21 +156,46 @@ fn network(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
     })
 }
 
-/// The stream crate holds no collector yet: say so rather than pretend.
-/// Their features are named after the collector.
-fn not_yet_implemented(
-    collector: &'static str,
-    compiled: bool,
-    toggle: &'static str,
-) -> Result<String, NotCompiledIn> {
-    if compiled {
-        Ok(format!(
-            "{toggle}=true, but this version has no {collector} collector yet: nothing is collected \
-             for it (set {toggle}=false to silence this)"
-        ))
-    } else {
-        Err(NotCompiledIn { collector, feature: collector, toggle })
+#[cfg(feature = "stream")]
+fn stream(
+    config: &HealthConfig,
+    inputs: &Inputs,
+) -> Result<Vec<Box<dyn Collector>>, NotCompiledIn> {
+    use crate::config::VariantSetting;
+    use health_stream::{StreamOptions, StreamSource, VariantChoice, probe::ProbeOptions};
+    let stream = &config.stream;
+    let source = inputs.stream_source.clone().unwrap_or_else(|| {
+        StreamSource::fixed(stream.url.as_ref().map(|url| url.expose().to_owned()))
+    });
+    let options = StreamOptions {
+        source,
+        probe_interval: stream.interval,
+        probe: ProbeOptions {
+            ffprobe: stream.ffprobe_path.clone(),
+            timeout: stream.ffprobe_timeout,
+        },
+        playlist_interval: stream.playlist_interval,
+        stall_factor: stream.stall_factor,
+        variant: match stream.variant {
+            VariantSetting::Highest => VariantChoice::Highest,
+            VariantSetting::Lowest => VariantChoice::Lowest,
+            VariantSetting::AtMost(bits) => VariantChoice::AtMost(bits),
+        },
+        segment_download: stream.segment_download_enabled,
+    };
+    match health_stream::collectors(options) {
+        Ok((probe, playlist)) => Ok(vec![Box::new(probe), Box::new(playlist)]),
+        Err(e) => {
+            // TLS set-up failing is not something configuration can fix; run without them.
+            tracing::error!("{e}; the stream collectors are off");
+            Ok(Vec::new())
+        }
     }
+}
+
+#[cfg(not(feature = "stream"))]
+fn stream(_: &HealthConfig, _: &Inputs) -> Result<Vec<Box<dyn Collector>>, NotCompiledIn> {
+    Err(NotCompiledIn { collector: "stream", feature: "stream", toggle: "HEALTH_STREAM_ENABLED" })
 }
 
 #[cfg(test)]
@@ -190,13 +229,26 @@ mod tests {
         assert_eq!(composition.collectors[0].schedule().interval.as_secs(), 7);
     }
 
-    #[cfg(all(feature = "network", feature = "stream"))]
+    #[cfg(all(feature = "system", feature = "network", feature = "stream"))]
     #[test]
-    fn parts_without_a_collector_yet_are_noted_not_faked() {
+    fn the_defaults_build_every_collector() {
         let composition = compose(&HealthConfig::default()).unwrap();
-        assert_eq!(names(&composition), ["hardware", "network"]);
-        assert_eq!(composition.notes.len(), 1, "{:?}", composition.notes);
-        assert!(composition.notes[0].contains("HEALTH_STREAM_ENABLED=true"));
+        assert_eq!(names(&composition), ["hardware", "network", "stream", "stream_playlist"]);
+        assert!(composition.notes.is_empty(), "{:?}", composition.notes);
+    }
+
+    #[cfg(feature = "stream")]
+    #[test]
+    fn the_stream_collectors_take_their_intervals() {
+        let mut config = HealthConfig::default();
+        config.hardware.enabled = false;
+        config.network.enabled = false;
+        config.stream.interval = std::time::Duration::from_secs(90);
+        config.stream.playlist_interval = std::time::Duration::from_secs(4);
+        let composition = compose(&config).unwrap();
+        let intervals: Vec<u64> =
+            composition.collectors.iter().map(|c| c.schedule().interval.as_secs()).collect();
+        assert_eq!(intervals, [90, 4]);
     }
 
     #[cfg(feature = "network")]

@@ -27,7 +27,7 @@ use std::time::Duration;
 pub use keys::{CONFIG_FILE_VAR, Setting, settings};
 pub use load::Loaded;
 pub use problem::{ConfigErrors, ConfigProblem};
-pub use secret::Secret;
+pub use secret::{Secret, SignedUrl};
 pub use sources::{ConfigSources, Origin};
 
 impl HealthConfig {
@@ -193,6 +193,39 @@ pub struct StreamConfig {
     pub interval: Duration,
     /// How long one `ffprobe` may take (`HEALTH_STREAM_FFPROBE_TIMEOUT`).
     pub ffprobe_timeout: Duration,
+    /// The playlist to watch without a kiosk (`HEALTH_STREAM_URL`); signed, never shown whole.
+    pub url: Option<SignedUrl>,
+    /// Time between playlist fetches (`HEALTH_STREAM_PLAYLIST_INTERVAL`).
+    pub playlist_interval: Duration,
+    /// Target durations without a new segment that make a stall (`HEALTH_STREAM_STALL_FACTOR`).
+    pub stall_factor: f64,
+    /// Which variant of a master playlist to watch (`HEALTH_STREAM_VARIANT`).
+    pub variant: VariantSetting,
+    /// The ffprobe program (`HEALTH_STREAM_FFPROBE_PATH`).
+    pub ffprobe_path: PathBuf,
+    /// Measure the segment download ratio (`HEALTH_STREAM_SEGMENT_DOWNLOAD_ENABLED`).
+    pub segment_download_enabled: bool,
+}
+
+/// Which variant of an HLS master playlist the stream collectors watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariantSetting {
+    /// `max`: the highest bandwidth, as mpv plays by default.
+    Highest,
+    /// `min`: the lowest bandwidth.
+    Lowest,
+    /// A number: the highest bandwidth at or below this many bits per second, else the lowest.
+    AtMost(u64),
+}
+
+impl std::fmt::Display for VariantSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Highest => f.write_str("max"),
+            Self::Lowest => f.write_str("min"),
+            Self::AtMost(bits) => write!(f, "{bits}"),
+        }
+    }
 }
 
 /// The built-in defaults: the `.env.sample` and the docs show these values (a test checks).
@@ -235,6 +268,12 @@ impl Default for HealthConfig {
                 enabled: true,
                 interval: Duration::from_secs(60),
                 ffprobe_timeout: Duration::from_secs(15),
+                url: None,
+                playlist_interval: Duration::from_secs(2),
+                stall_factor: 3.0,
+                variant: VariantSetting::Highest,
+                ffprobe_path: PathBuf::from("ffprobe"),
+                segment_download_enabled: true,
             },
         }
     }

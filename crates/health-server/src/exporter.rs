@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use crate::compose::{ComposeError, compose};
+use crate::compose::{ComposeError, Inputs, compose_with};
 use crate::config::HealthConfig;
 use crate::http::{AppState, BearerAuth, router};
 use crate::serve::serve;
@@ -43,6 +43,7 @@ pub enum ExporterError {
 pub struct Exporter {
     scheduler: Scheduler,
     auth: BearerAuth,
+    inputs: Inputs,
     local_addr: SocketAddr,
     configured_addr: SocketAddr,
     /// Stops the server when the exporter is shut down, or dropped without a shutdown.
@@ -66,10 +67,20 @@ impl Exporter {
 
     /// Starts everything on an already bound listener (tests bind port 0 and pass it here).
     pub fn start_on(listener: TcpListener, config: &HealthConfig) -> Result<Self, ExporterError> {
+        Self::start_with(listener, config, Inputs::default())
+    }
+
+    /// [`start_on`](Self::start_on), with what the embedding program hands to the collectors
+    /// (kept for every [`reload`](Self::reload)).
+    pub fn start_with(
+        listener: TcpListener,
+        config: &HealthConfig,
+        inputs: Inputs,
+    ) -> Result<Self, ExporterError> {
         let local_addr = listener
             .local_addr()
             .map_err(|source| ExporterError::Bind { addr: listen_addr(config), source })?;
-        let composition = compose(config)?;
+        let composition = compose_with(config, &inputs)?;
         for note in &composition.notes {
             tracing::warn!("{note}");
         }
@@ -88,7 +99,15 @@ impl Exporter {
         ));
         tracing::info!(address = %local_addr, "serving /metrics, /healthz and /status");
         let configured_addr = listen_addr(config);
-        Ok(Self { scheduler, auth, local_addr, configured_addr, stop: stop.drop_guard(), server })
+        Ok(Self {
+            scheduler,
+            auth,
+            inputs,
+            local_addr,
+            configured_addr,
+            stop: stop.drop_guard(),
+            server,
+        })
     }
 
     /// The address actually listened on.
@@ -99,7 +118,7 @@ impl Exporter {
     /// Applies a new configuration without restarting the listener: collectors, their intervals
     /// and targets, and the bearer token. On error nothing changes.
     pub async fn reload(&mut self, config: &HealthConfig) -> Result<(), ExporterError> {
-        let composition = compose(config)?;
+        let composition = compose_with(config, &self.inputs)?;
         self.scheduler.reconfigure(composition.collectors, COLLECTOR_DEADLINE).await?;
         for note in &composition.notes {
             tracing::warn!("{note}");

@@ -20,7 +20,7 @@ mod http;
 mod reference;
 mod serve;
 
-pub use compose::{ComposeError, Composition, NotCompiledIn, compose};
+pub use compose::{ComposeError, Composition, Inputs, NotCompiledIn, compose, compose_with};
 pub use exporter::{Exporter, ExporterError, listen_addr, run};
 pub use http::{AppState, BearerAuth, METRICS_CONTENT_TYPE, router};
 pub use reference::{CatalogueEntry, catalogue, metrics_reference};

@@ -49,6 +49,20 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         interval: "HEALTH_NETWORK_INTERVAL (the speed test: HEALTH_NETWORK_SPEEDTEST_INTERVAL)",
         metrics: health_network::descriptions(true),
     });
+    #[cfg(feature = "stream")]
+    entries.push(CatalogueEntry {
+        collector: health_stream::PROBE_COLLECTOR,
+        feature: Some("stream"),
+        interval: "HEALTH_STREAM_INTERVAL",
+        metrics: health_stream::probe_descriptions(),
+    });
+    #[cfg(feature = "stream")]
+    entries.push(CatalogueEntry {
+        collector: health_stream::PLAYLIST_COLLECTOR,
+        feature: Some("stream"),
+        interval: "HEALTH_STREAM_PLAYLIST_INTERVAL",
+        metrics: health_stream::playlist_descriptions(),
+    });
     entries
 }
 

@@ -1,19 +1,22 @@
-//! Running `ffprobe` on a stream URL: one short-lived child with a hard timeout, always reaped.
+//! Running `ffprobe` on a media playlist: one short-lived child with a hard timeout, always reaped.
 //!
-//! The command is `ffprobe -v error -rw_timeout <µs> -read_intervals %+3 -show_entries
-//! packet=size,pts_time,duration_time -show_format -show_streams -of json <url>`. The packet
+//! The command is `ffprobe -v error -rw_timeout <µs> -protocol_whitelist
+//! file,http,https,tcp,tls,crypto -read_intervals %+3 -show_entries
+//! packet=size,pts_time,duration_time -show_format -show_streams -of json <file>`. The packet
 //! entries (at most about three seconds of the stream) measure the bitrate of HLS playlists,
 //! whose format `bit_rate` is the size of the playlist text over the duration, not the media's.
 //!
-//! Playback URLs are signed: no error of this module contains the URL's query string or fragment
-//! (see [`redact`]), and ffprobe's stderr has the full URL replaced by the redacted one.
+//! Playback URLs are signed, and a process's argv is readable by every user of the machine, so
+//! ffprobe is never given a URL: it reads a playlist from a private file (mode 0600), whose
+//! segment URIs are absolute. Every URL in its stderr is redacted before it becomes an error.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use health_core::child_output::{drain, quote};
+use health_core::redact;
 use serde::Deserialize;
 use tokio::process::Command;
 
@@ -26,6 +29,9 @@ const PACKAGE_HINT: &str = "install the Debian package `ffmpeg` (sudo apt-get in
 
 /// How far into the stream ffprobe reads packets to measure the bitrate.
 const READ_INTERVALS: &str = "%+3";
+
+/// What a local playlist may make ffprobe open: its own file, and its segments over HTTP(S).
+const PROTOCOLS: &str = "file,http,https,tcp,tls,crypto";
 
 /// How to run ffprobe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,36 +116,27 @@ pub enum ProbeError {
     },
 }
 
-/// The URL without its query string and fragment: playback URLs are signed.
-///
-/// Userinfo (`user:password@`) is removed as well; the rest is kept as given.
-pub fn redact(url: &str) -> String {
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    let url = &url[..end];
-    // Drop userinfo in `scheme://user:pass@host/...`.
-    if let Some(scheme_end) = url.find("://") {
-        let authority_start = scheme_end + 3;
-        let rest = &url[authority_start..];
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            return format!("{}{}", &url[..authority_start], &rest[at + 1..]);
-        }
-    }
-    url.to_owned()
-}
-
-/// Runs ffprobe on `url` and returns what it found.
+/// Runs ffprobe on the media playlist in the file `playlist` and returns what it found; `name`
+/// is how errors call the stream (a redacted URL).
 ///
 /// stdin is null, stdout and stderr are read concurrently with the wait. On timeout the child is
 /// killed and reaped before this returns; if the caller drops this future, `kill_on_drop` kills
 /// it and tokio reaps it in the background.
-pub async fn probe(url: &str, options: &ProbeOptions) -> Result<StreamFacts, ProbeError> {
-    let redacted = redact(url);
+pub async fn probe(
+    playlist: &Path,
+    name: &str,
+    options: &ProbeOptions,
+) -> Result<StreamFacts, ProbeError> {
+    let redacted = name.to_owned();
     let rw_timeout = options.timeout.as_micros().max(1).to_string();
+    let mut input = std::ffi::OsString::from("file:");
+    input.push(playlist);
     let mut child = Command::new(&options.ffprobe)
-        .args(["-v", "error", "-rw_timeout", &rw_timeout, "-read_intervals", READ_INTERVALS])
+        .args(["-v", "error", "-rw_timeout", &rw_timeout, "-protocol_whitelist", PROTOCOLS])
+        .args(["-read_intervals", READ_INTERVALS])
         .args(["-show_entries", "packet=size,pts_time,duration_time"])
-        .args(["-show_format", "-show_streams", "-of", "json", "--", url])
+        .args(["-show_format", "-show_streams", "-of", "json", "-i"])
+        .arg(input)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -166,7 +163,7 @@ pub async fn probe(url: &str, options: &ProbeOptions) -> Result<StreamFacts, Pro
     let status = status.map_err(io_error)?;
     let (stdout, stderr) = (stdout.map_err(io_error)?, stderr.map_err(io_error)?);
     if !status.success() {
-        let stderr = String::from_utf8_lossy(&stderr).replace(url, &redacted);
+        let stderr = redact::urls_in(&String::from_utf8_lossy(&stderr));
         return Err(ProbeError::Failed {
             url: redacted,
             status,
@@ -355,6 +352,66 @@ mod tests {
             "packets":[{"size":"1000","pts_time":"1.0","duration_time":"0.5"},
                        {"size":"1000","pts_time":"1.5","duration_time":"0.5"}]}"#;
         assert_eq!(parse(json).unwrap().bitrate_bytes_per_second, Some(2000.0));
+    }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::super::parse;
+
+        /// A JSON value of any shape, a few levels deep.
+        fn json() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                "[0-9./-]{0,12}".prop_map(serde_json::Value::from),
+                ".{0,8}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                    proptest::collection::btree_map(field(), inner, 0..8)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Keys ffprobe writes, and others.
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("streams".to_owned()),
+                Just("format".to_owned()),
+                Just("packets".to_owned()),
+                Just("codec_type".to_owned()),
+                Just("width".to_owned()),
+                Just("avg_frame_rate".to_owned()),
+                Just("sample_rate".to_owned()),
+                Just("bit_rate".to_owned()),
+                Just("size".to_owned()),
+                Just("pts_time".to_owned()),
+                "[a-z_]{1,10}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever JSON an ffprobe build prints: facts or an error, never a panic.
+            #[test]
+            fn any_json_gives_facts_or_an_error(value in json()) {
+                let _ = parse(value.to_string().as_bytes());
+            }
+
+            /// Output cut short (a killed ffprobe): an error, never a panic.
+            #[test]
+            fn truncated_output_is_an_error(cut in 0usize..300) {
+                let full = br#"{"streams":[{"codec_type":"video","width":640,"avg_frame_rate":"25/1"}],"format":{"format_name":"hls"},"packets":[{"size":"10","pts_time":"0.1"}]}"#;
+                let cut = cut.min(full.len() - 1);
+                prop_assert!(parse(&full[..cut]).is_err());
+            }
+        }
     }
 
     #[test]

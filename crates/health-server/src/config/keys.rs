@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{HealthConfig, PingMethodSetting, Secret, VcgencmdSetting};
+use super::{HealthConfig, PingMethodSetting, Secret, SignedUrl, VariantSetting, VcgencmdSetting};
 
 /// The variable naming the TOML file; known, but not a setting of its own.
 pub const CONFIG_FILE_VAR: &str = "HEALTH_CONFIG";
@@ -62,6 +62,15 @@ pub(crate) enum Field {
     /// An absolute path, or unset for an automatic choice.
     OptionalPath(Access<Option<PathBuf>>),
     PingMethod(Access<PingMethodSetting>),
+    /// An `http://` or `https://` URL whose query string is a secret (a signed playback URL):
+    /// shown without it everywhere. Unset is allowed.
+    SignedUrl(Access<Option<SignedUrl>>),
+    /// A number, at least this much.
+    Factor(Access<f64>, f64),
+    /// Which variant of an HLS master playlist to watch.
+    Variant(Access<VariantSetting>),
+    /// A program: a bare name looked up on `PATH`, or an absolute path.
+    Program(Access<PathBuf>),
 }
 
 /// One configuration setting: `HEALTH_<SECTION>_<NAME>` in the environment, `[section] name`
@@ -74,7 +83,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 29] = [
+static SETTINGS: [Setting; 35] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -234,7 +243,7 @@ static SETTINGS: [Setting; 29] = [
     Setting {
         section: "stream",
         name: "enabled",
-        meaning: "Run the stream collectors (probe the configured streams with ffprobe).",
+        meaning: "Run the stream collectors (ffprobe analysis and live playlist health of the stream being played).",
         field: Field::Bool(access!(stream.enabled)),
     },
     Setting {
@@ -248,6 +257,42 @@ static SETTINGS: [Setting; 29] = [
         name: "ffprobe_timeout",
         meaning: "Seconds one ffprobe run may take; must be shorter than HEALTH_STREAM_INTERVAL.",
         field: Field::Seconds(access!(stream.ffprobe_timeout), Minimum::AboveZero),
+    },
+    Setting {
+        section: "stream",
+        name: "url",
+        meaning: "HLS playlist to watch when health-server runs beside another player; the kiosk hands over its own URL instead. Shown without its query string.",
+        field: Field::SignedUrl(access!(stream.url)),
+    },
+    Setting {
+        section: "stream",
+        name: "playlist_interval",
+        meaning: "Seconds between fetches of the live playlist (stall detection and segment download ratio).",
+        field: Field::Seconds(access!(stream.playlist_interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "stream",
+        name: "stall_factor",
+        meaning: "The stream is stalled when its playlist gains no segment for this many target durations (RFC 8216 allows 1.5).",
+        field: Field::Factor(access!(stream.stall_factor), 1.5),
+    },
+    Setting {
+        section: "stream",
+        name: "variant",
+        meaning: "Which variant of a master playlist to watch, as mpv's --hls-bitrate picks: max, min, or the highest at or below this many bits per second.",
+        field: Field::Variant(access!(stream.variant)),
+    },
+    Setting {
+        section: "stream",
+        name: "ffprobe_path",
+        meaning: "The ffprobe program (Debian package ffmpeg): a name looked up on PATH or an absolute path.",
+        field: Field::Program(access!(stream.ffprobe_path)),
+    },
+    Setting {
+        section: "stream",
+        name: "segment_download_enabled",
+        meaning: "Download each newer segment of the watched variant once to measure the download ratio (costs what a second viewer costs).",
+        field: Field::Bool(access!(stream.segment_download_enabled)),
     },
 ];
 
@@ -325,7 +370,18 @@ impl Setting {
             Field::Url(_) | Field::OptionalUrl(_) => "http:// or https:// URL".to_owned(),
             Field::OptionalPath(_) => "absolute path".to_owned(),
             Field::PingMethod(_) => "icmp, tcp or auto".to_owned(),
+            Field::SignedUrl(_) => {
+                "http:// or https:// URL (its query string is never shown)".to_owned()
+            }
+            Field::Factor(_, min) => format!("number >= {min}"),
+            Field::Variant(_) => "max, min, or bits per second".to_owned(),
+            Field::Program(_) => "program name on PATH or absolute path".to_owned(),
         }
+    }
+
+    /// Whether its value is shown without the query string (a signed URL).
+    pub(crate) fn is_signed_url(&self) -> bool {
+        matches!(self.field, Field::SignedUrl(_))
     }
 
     /// The message for a value it cannot accept: `expected a port number 1-65535`.
@@ -353,11 +409,19 @@ impl Setting {
             }
             Field::OptionalPath(_) => "expected an absolute path".to_owned(),
             Field::PingMethod(_) => "expected icmp, tcp or auto".to_owned(),
+            Field::SignedUrl(_) => "expected an http:// or https:// URL with a host".to_owned(),
+            Field::Factor(_, min) => format!("expected a number, at least {min} (e.g. 3)"),
+            Field::Variant(_) => {
+                "expected max, min, or a whole number of bits per second (e.g. 3000000)".to_owned()
+            }
+            Field::Program(_) => {
+                "expected a program name (looked up on PATH) or an absolute path".to_owned()
+            }
         }
     }
 
-    /// Its value in `config`, in environment syntax; a secret shows as `<redacted>` and an
-    /// unset one as `None`.
+    /// Its value in `config`, in environment syntax; a secret shows as `<redacted>`, a signed
+    /// URL without its query string, and an unset one as `None`.
     pub fn value_in(&self, config: &HealthConfig) -> Option<String> {
         Some(match &self.field {
             Field::Bool(a) => (a.get)(config).to_string(),
@@ -381,6 +445,10 @@ impl Setting {
             Field::OptionalUrl(a) => (a.get)(config).clone()?,
             Field::OptionalPath(a) => (a.get)(config).as_ref()?.display().to_string(),
             Field::PingMethod(a) => (a.get)(config).to_string(),
+            Field::SignedUrl(a) => (a.get)(config).as_ref()?.to_string(),
+            Field::Factor(a, _) => (a.get)(config).to_string(),
+            Field::Variant(a) => (a.get)(config).to_string(),
+            Field::Program(a) => (a.get)(config).display().to_string(),
         })
     }
 }

@@ -16,7 +16,7 @@ use super::keys::{self, CONFIG_FILE_VAR, Field, Minimum, PREFIX, Setting, settin
 use super::parse;
 use super::problem::{ConfigErrors, ConfigProblem};
 use super::sources::{ConfigSources, Layer, Origin, read_dotenv, read_toml};
-use super::{HealthConfig, Secret};
+use super::{HealthConfig, Secret, SignedUrl};
 
 /// A valid configuration, with what `--check-config` shows about it.
 #[derive(Debug, Clone)]
@@ -186,6 +186,15 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
         Field::PingMethod(a) => {
             *(a.get_mut)(config) = parse::ping_method(value).ok_or_else(expected)?;
         }
+        Field::SignedUrl(a) => {
+            *(a.get_mut)(config) = Some(SignedUrl::new(parse::url(value).ok_or_else(expected)?));
+        }
+        Field::Factor(a, min) => {
+            *(a.get_mut)(config) =
+                parse::number(value).filter(|n| n >= min).ok_or_else(expected)?;
+        }
+        Field::Variant(a) => *(a.get_mut)(config) = parse::variant(value).ok_or_else(expected)?,
+        Field::Program(a) => *(a.get_mut)(config) = parse::program(value).ok_or_else(expected)?,
     }
     Ok(())
 }
@@ -312,11 +321,19 @@ fn check_toml(
 
 /// The value as the user wrote it in its layer, for messages; a secret never shows.
 fn given_text(setting: &Setting, value: &Value, origin: &Origin) -> String {
-    match (setting.is_secret(), origin, value) {
+    let text = match (setting.is_secret(), origin, value) {
         (true, _, _) => Secret::REDACTED.to_owned(),
         (false, Origin::File(_), _) => toml_text(value),
         (false, _, Value::String(_, s)) => s.clone(),
         (false, _, _) => toml_text(value),
+    };
+    if !setting.is_signed_url() {
+        return text;
+    }
+    // The whole value is one URL, whatever its scheme; TOML shows it quoted.
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => format!("\"{}\"", health_core::redact::url(inner)),
+        None => health_core::redact::url(&text),
     }
 }
 

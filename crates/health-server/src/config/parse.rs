@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use figment::value::{Num, Value};
 
-use super::{PingMethodSetting, Secret, VcgencmdSetting};
+use super::{PingMethodSetting, Secret, VariantSetting, VcgencmdSetting};
 
 /// `true/false`, `1/0`, `yes/no`, `on/off` in any case, or a TOML boolean.
 pub(crate) fn boolean(value: &Value) -> Option<bool> {
@@ -130,6 +130,37 @@ pub(crate) fn ping_method(value: &Value) -> Option<PingMethodSetting> {
         "auto" => Some(PingMethodSetting::Auto),
         _ => None,
     }
+}
+
+/// A finite number, whole or decimal, as text or a TOML number.
+pub(crate) fn number(value: &Value) -> Option<f64> {
+    let n = match value {
+        Value::Num(_, n) => n.to_f64().or_else(|| integer(*n).map(|i| i as f64))?,
+        Value::String(_, s) => decimal(s.trim())?,
+        _ => return None,
+    };
+    n.is_finite().then_some(n)
+}
+
+/// `max`, `min` (any case) or a positive whole number of bits per second.
+pub(crate) fn variant(value: &Value) -> Option<VariantSetting> {
+    if let Some(text) = value.as_str() {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "max" => return Some(VariantSetting::Highest),
+            "min" => return Some(VariantSetting::Lowest),
+            _ => {}
+        }
+    }
+    bytes(value).filter(|bits| *bits > 0).map(VariantSetting::AtMost)
+}
+
+/// A program: a bare name (no `/`, looked up on `PATH`) or an absolute path.
+pub(crate) fn program(value: &Value) -> Option<PathBuf> {
+    let text = value.as_str()?.trim();
+    if text.is_empty() || text.chars().any(char::is_whitespace) {
+        return None;
+    }
+    if text.contains('/') { absolute_path_str(text) } else { Some(PathBuf::from(text)) }
 }
 
 /// A bearer token: a non-empty string without whitespace (it travels in an HTTP header, where

@@ -1,4 +1,4 @@
-//! [`Secret`]: a string that never prints.
+//! [`Secret`]: a string that never prints; [`SignedUrl`]: a URL that prints without its query.
 
 use std::fmt;
 
@@ -34,9 +34,48 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A URL whose query string, fragment and userinfo are secret (a signed playback URL):
+/// `Debug` and `Display` show it without them; [`SignedUrl::expose`] gives the whole URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedUrl(String);
+
+impl SignedUrl {
+    /// Wraps `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The whole URL, for the one place that fetches it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SignedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&health_core::redact::url(&self.0))
+    }
+}
+
+impl fmt::Display for SignedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&health_core::redact::url(&self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Secret;
+    use super::{Secret, SignedUrl};
+
+    #[test]
+    fn a_signed_url_prints_without_its_query() {
+        let url = SignedUrl::new("https://cdn.example/live.m3u8?hmac=abc");
+        assert_eq!(
+            format!("{url} {url:?}"),
+            "https://cdn.example/live.m3u8 https://cdn.example/live.m3u8"
+        );
+        assert_eq!(url.expose(), "https://cdn.example/live.m3u8?hmac=abc");
+    }
 
     #[test]
     fn prints_redacted_and_exposes_on_request() {

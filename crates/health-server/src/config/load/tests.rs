@@ -99,7 +99,7 @@ fn every_boolean_setting_rejects_a_non_boolean() {
         .filter(|s| matches!(s.field, Field::Bool(_)))
         .map(|s| s.env_name())
         .collect();
-    assert_eq!(booleans.len(), 5, "{booleans:?}");
+    assert_eq!(booleans.len(), 6, "{booleans:?}");
     for name in booleans {
         assert_eq!(
             only_problem(&from_env(&[(name.as_str(), "maybe")])),
@@ -517,6 +517,67 @@ fn the_token_never_shows_in_errors() {
     let shown = format!("{errors}\n{errors:?}");
     assert!(!shown.contains("424242"), "{shown}");
     assert!(shown.contains("metrics.bearer_token = <redacted> (in "), "{shown}");
+}
+
+#[test]
+fn a_signed_stream_url_never_shows_its_query_string() {
+    let url = "https://cdn.example/live/playlist.m3u8?hmac=QUERY-SECRET&exp=1";
+    let loaded = load(&from_env(&[("HEALTH_STREAM_URL", url)]));
+    assert_eq!(loaded.config.stream.url.as_ref().map(|u| u.expose()), Some(url));
+    let shown = format!("{loaded:?}\n{}", loaded.describe_effective());
+    assert!(!shown.contains("QUERY-SECRET"), "{shown}");
+    assert!(
+        shown.contains("HEALTH_STREAM_URL=https://cdn.example/live/playlist.m3u8  # environment"),
+        "{shown}"
+    );
+    let bad = "ftp://cdn.example/live.m3u8?hmac=QUERY-SECRET";
+    let problem = only_problem(&from_env(&[("HEALTH_STREAM_URL", bad)]));
+    assert_eq!(
+        problem,
+        "HEALTH_STREAM_URL=ftp://cdn.example/live.m3u8: expected an http:// or https:// URL with a host"
+    );
+}
+
+#[test]
+fn stream_settings_parse_and_name_what_is_allowed() {
+    let loaded = load(&from_env(&[
+        ("HEALTH_STREAM_STALL_FACTOR", "2.5"),
+        ("HEALTH_STREAM_VARIANT", "3000000"),
+        ("HEALTH_STREAM_FFPROBE_PATH", "/opt/ffmpeg/bin/ffprobe"),
+        ("HEALTH_STREAM_PLAYLIST_INTERVAL", "4"),
+    ]));
+    let stream = &loaded.config.stream;
+    assert_eq!(stream.stall_factor, 2.5);
+    assert_eq!(stream.variant, super::super::VariantSetting::AtMost(3_000_000));
+    assert_eq!(stream.ffprobe_path, PathBuf::from("/opt/ffmpeg/bin/ffprobe"));
+    assert_eq!(stream.playlist_interval, Duration::from_secs(4));
+    let lowest = load(&from_env(&[("HEALTH_STREAM_VARIANT", "MIN")]));
+    assert_eq!(lowest.config.stream.variant, super::super::VariantSetting::Lowest);
+    let cases = [
+        ("HEALTH_STREAM_STALL_FACTOR", "1", "expected a number, at least 1.5 (e.g. 3)"),
+        ("HEALTH_STREAM_STALL_FACTOR", "-3", "expected a number, at least 1.5 (e.g. 3)"),
+        (
+            "HEALTH_STREAM_VARIANT",
+            "best",
+            "expected max, min, or a whole number of bits per second (e.g. 3000000)",
+        ),
+        (
+            "HEALTH_STREAM_FFPROBE_PATH",
+            "bin/ffprobe",
+            "expected a program name (looked up on PATH) or an absolute path",
+        ),
+        (
+            "HEALTH_STREAM_PLAYLIST_INTERVAL",
+            "0.5",
+            "expected a number of seconds, at least 1 second (e.g. 10 or 2.5)",
+        ),
+    ];
+    for (name, value, expected) in cases {
+        assert_eq!(
+            only_problem(&from_env(&[(name, value)])),
+            format!("{name}={value}: {expected}")
+        );
+    }
 }
 
 #[test]
