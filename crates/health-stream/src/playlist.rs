@@ -87,6 +87,9 @@ pub(crate) fn parse(body: &[u8], base: &Url) -> Result<Parsed, String> {
     if !body.trim_ascii_start().starts_with(b"#EXTM3U") {
         return Err("not an HLS playlist (no #EXTM3U)".to_owned());
     }
+    if ends_in_a_dangling_tag(body) {
+        return Err("truncated HLS playlist (its last tag has no URI)".to_owned());
+    }
     match m3u8_rs::parse_playlist_res(body) {
         Ok(Playlist::MasterPlaylist(master)) => master_variants(master, base).map(Parsed::Master),
         Ok(Playlist::MediaPlaylist(media)) => media_view(media, base).map(Parsed::Media),
@@ -94,6 +97,17 @@ pub(crate) fn parse(body: &[u8], base: &Url) -> Result<Parsed, String> {
         Err(e) if e.is_incomplete() => Err("truncated HLS playlist".to_owned()),
         Err(_) => Err("not a valid HLS playlist".to_owned()),
     }
+}
+
+/// Whether the last line that is not blank is `#EXTINF` or `#EXT-X-STREAM-INF`, whose URI must
+/// follow: a playlist cut short (m3u8-rs would drop the segment and say nothing).
+fn ends_in_a_dangling_tag(body: &[u8]) -> bool {
+    let last = body
+        .split(|b| *b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .rfind(|line| !line.is_empty())
+        .unwrap_or_default();
+    last.starts_with(b"#EXTINF:") || last.starts_with(b"#EXT-X-STREAM-INF:")
 }
 
 fn master_variants(master: MasterPlaylist, base: &Url) -> Result<Vec<VariantStream>, String> {
@@ -198,7 +212,10 @@ mod tests {
         let uris: Vec<&str> = variants.iter().map(|v| v.uri.as_str()).collect();
         assert_eq!(
             uris,
-            ["https://cdn.example/live/high/index.m3u8?sig=abc", "https://cdn.example/live/low/index.m3u8"]
+            [
+                "https://cdn.example/live/high/index.m3u8?sig=abc",
+                "https://cdn.example/live/low/index.m3u8"
+            ]
         );
     }
 
@@ -245,7 +262,9 @@ mod tests {
             ("", "no #EXTM3U"),
             ("<html>403 Forbidden</html>", "no #EXTM3U"),
             ("#EXTM3U\n#EXTINF:2,\nseg.ts?sig=SECRET\n", "no EXT-X-TARGETDURATION"),
-            ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n", "without its URI"),
+            ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n", "truncated"),
+            ("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg.ts\n#EXTINF:2,\n", "truncated"),
+            ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n\n#EXT-X-ENDLIST\n", "without its URI"),
             ("#EXTM3U\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI=\"i.m3u8\"\n", "no variant"),
             ("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nftp://x/seg.ts\n", "scheme `ftp`"),
         ];

@@ -371,7 +371,8 @@ mod tests {
             ];
             leaf.prop_recursive(3, 24, 6, |inner| {
                 prop_oneof![
-                    proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                    proptest::collection::vec(inner.clone(), 0..6)
+                        .prop_map(serde_json::Value::from),
                     proptest::collection::btree_map(field(), inner, 0..8)
                         .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
                 ]

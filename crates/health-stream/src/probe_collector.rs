@@ -18,7 +18,7 @@ pub const NAME: &str = "stream";
 /// (RFC 8216 §6.3.3: three target durations from the end).
 const PROBED_SEGMENTS: usize = 3;
 
-/// Each playlist GET before ffprobe runs gets this long.
+/// Each playlist GET before ffprobe runs gets this long, or the ffprobe timeout if shorter.
 const PLAYLIST_TIMEOUT: Duration = Duration::from_secs(5);
 
 const AVAILABLE: MetricDesc = MetricDesc::gauge(
@@ -148,13 +148,17 @@ impl StreamProbeCollector {
     }
 
     async fn probe(&self, url: &PlaybackUrl) -> Result<StreamFacts, ProbeRunError> {
-        let current = self.watch.current(url, PLAYLIST_TIMEOUT).await?;
+        let current = self.watch.current(url, self.playlist_timeout()).await?;
         let text = current.view.tail_as_vod(PROBED_SEGMENTS);
         // A private directory (0700) and file (0600): the segment URIs are signed.
         let dir = tempfile::Builder::new().prefix("vimeo-monitor-probe-").tempdir()?;
         let path = dir.path().join("stream.m3u8");
         write_private(&path, &text).await?;
         Ok(probe::probe(&path, &url.redacted(), &self.probe).await?)
+    }
+
+    fn playlist_timeout(&self) -> Duration {
+        PLAYLIST_TIMEOUT.min(self.probe.timeout)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -174,7 +178,7 @@ impl Collector for StreamProbeCollector {
 
     fn schedule(&self) -> Schedule {
         // A master playlist and a variant, then ffprobe with its own hard timeout.
-        let budget = PLAYLIST_TIMEOUT * 2 + self.probe.timeout + Duration::from_secs(1);
+        let budget = self.playlist_timeout() * 2 + self.probe.timeout + Duration::from_secs(1);
         Schedule::every(self.interval).with_timeout(budget)
     }
 
