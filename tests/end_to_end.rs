@@ -7,10 +7,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use end_to_end::{get, promtool_check, tool, workspace_root};
-use health_server::config::{HealthConfig, Secret};
+use health_server::config::{HealthConfig, Secret, SignedUrl};
 use health_server::{Exporter, catalogue, metrics_reference};
 use tokio::net::TcpListener;
 use tokio::process::Command;
+
+/// The live HLS encoder and server of health-stream's own tests.
+#[path = "../crates/health-stream/tests/support/mod.rs"]
+mod support;
+use support::{EncoderOptions, HlsServer, LiveEncoder};
 
 fn config() -> HealthConfig {
     let mut config = HealthConfig::default();
@@ -211,4 +216,65 @@ async fn the_network_collector_on_loopback_passes_promtool_and_is_documented() {
     {
         assert!(reference.contains(&format!("`{name}`")), "{name} is not in docs/metrics.md");
     }
+}
+
+/// The stream collectors watching a real live stream through `HEALTH_STREAM_URL` (signed):
+/// promtool-clean, documented, and the signature nowhere in `/metrics` or `/status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_collectors_on_a_live_stream_pass_promtool_and_never_show_the_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = LiveEncoder::start(dir.path(), EncoderOptions::default());
+    encoder.wait_for_segments(3, Duration::from_secs(20)).await;
+    let server = HlsServer::start(dir.path().to_owned()).await;
+    let mut config = config();
+    config.hardware.enabled = false;
+    config.stream.enabled = true;
+    config.stream.url = Some(SignedUrl::new(server.url("live.m3u8?hmac=SIGNATURE-s3cret")));
+    config.stream.playlist_interval = Duration::from_secs(1);
+    let exporter = exporter(&config).await;
+    let addr = exporter.local_addr();
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = get(addr, "/metrics", None).await.unwrap().1;
+        let probed = text.contains("vimeo_monitor_stream_available 1");
+        if probed && text.contains("vimeo_monitor_stream_segment_download_ratio ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for series in [
+        "vimeo_monitor_stream_available 1",
+        "vimeo_monitor_stream_width_pixels 320",
+        "vimeo_monitor_stream_stalled 0",
+        "vimeo_monitor_stream_info{video_codec=\"h264\",audio_codec=\"aac\"} 1",
+        "vimeo_monitor_stream_probes_total{result=\"success\"} 1",
+        "vimeo_monitor_collector_up{collector=\"stream_playlist\"} 1",
+    ] {
+        assert!(text.contains(series), "missing {series}:\n{text}");
+    }
+    let (passed, report) = promtool_check(&text).await;
+    assert!(passed && report.trim().is_empty(), "promtool:\n{report}\n---\n{text}");
+    let reference = metrics_reference();
+    for name in
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next())
+    {
+        assert!(reference.contains(&format!("`{name}`")), "{name} is not in docs/metrics.md");
+    }
+    // A failing playlist shows in /status with the URL, never its signature.
+    server.answer_status(".m3u8", 403);
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = get(addr, "/status", None).await.unwrap().1;
+        if status.contains("HTTP 403") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(status.contains("HTTP 403") && status.contains("/live.m3u8"), "{status}");
+    let metrics = get(addr, "/metrics", None).await.unwrap().1;
+    for shown in [&text, &metrics, &status] {
+        assert!(!shown.contains("SIGNATURE"), "the signature leaked:\n{shown}");
+    }
+    assert!(metrics.contains("vimeo_monitor_stream_playlist_errors_total{status=\"403\"}"));
+    exporter.shutdown().await;
 }

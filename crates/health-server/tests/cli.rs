@@ -56,16 +56,33 @@ async fn once_prints_a_valid_exposition_and_exits() {
 }
 
 #[tokio::test]
-async fn a_collector_enabled_but_not_yet_built_is_named_at_start() {
+async fn the_stream_collectors_without_a_url_report_no_stream_and_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) =
+    let (code, stdout, stderr) =
         run(binary().current_dir(dir.path()).arg("--once").env("HEALTH_STREAM_ENABLED", "yes"))
             .await;
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("HEALTH_STREAM_ENABLED=true, but this version has no stream collector"),
-        "{stderr}"
-    );
+    let s = series(&stdout);
+    assert_eq!(s["vimeo_monitor_stream_available"], "0");
+    assert_eq!(s["vimeo_monitor_collector_up{collector=\"stream\"}"], "1");
+    assert_eq!(s["vimeo_monitor_collector_up{collector=\"stream_playlist\"}"], "1");
+}
+
+#[tokio::test]
+async fn an_unreachable_stream_fails_once_naming_the_url_without_its_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let url = format!("http://{closed}/live/playlist.m3u8?hmac=SIGNATURE-s3cret");
+    let (code, stdout, stderr) = run(binary()
+        .current_dir(dir.path())
+        .arg("--once")
+        .env("HEALTH_STREAM_ENABLED", "yes")
+        .env("HEALTH_STREAM_URL", &url))
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&format!("http://{closed}/live/playlist.m3u8")), "{stderr}");
+    assert!(!stderr.contains("SIGNATURE") && !stdout.contains("SIGNATURE"), "{stderr}");
+    assert_eq!(series(&stdout)["vimeo_monitor_stream_available"], "0");
 }
 
 #[tokio::test]
