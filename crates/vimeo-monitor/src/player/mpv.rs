@@ -1,0 +1,1 @@
+//! mpv over its JSON IPC socket (being written).

@@ -1,0 +1,1 @@
+//! The Vimeo Live API client (being written).
