@@ -257,15 +257,16 @@ fn check_rules(config: &HealthConfig, given: &BTreeMap<String, Given>) -> Vec<Co
         setting("network.enabled"),
         parsed("network.enabled"),
     );
-    if let (Some(hosts), Some(hosts_set), Some(enabled), Some(_)) = network {
-        if config.network.enabled && config.network.ping_hosts.is_empty() {
-            let toggle = hosts_set.origin.assignment(enabled, "false");
-            let expected = format!(
-                "expected at least one host while the network collector is enabled \
-                 (or turn it off with {toggle})"
-            );
-            problems.push(hosts_set.problem(hosts, expected));
-        }
+    if let (Some(hosts), Some(hosts_set), Some(enabled), Some(_)) = network
+        && config.network.enabled
+        && config.network.ping_hosts.is_empty()
+    {
+        let toggle = hosts_set.origin.assignment(enabled, "false");
+        let expected = format!(
+            "expected at least one host while the network collector is enabled \
+             (or turn it off with {toggle})"
+        );
+        problems.push(hosts_set.problem(hosts, expected));
     }
     problems
 }

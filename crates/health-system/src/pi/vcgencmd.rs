@@ -94,11 +94,11 @@ pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32,
     let output = quote(&output, QUOTED_CHARS);
 
     let lowercase = output.to_lowercase();
-    if let Some(hint) = PERMISSION_HINTS.iter().find(|hint| lowercase.contains(*hint)) {
-        if !status.success() || throttle::parse_vcgencmd(&output).is_err() {
-            tracing::debug!(path = %path.display(), hint, "vcgencmd lacks permission");
-            return Err(VcgencmdError::PermissionDenied { path: path.to_owned(), detail: output });
-        }
+    if let Some(hint) = PERMISSION_HINTS.iter().find(|hint| lowercase.contains(*hint))
+        && (!status.success() || throttle::parse_vcgencmd(&output).is_err())
+    {
+        tracing::debug!(path = %path.display(), hint, "vcgencmd lacks permission");
+        return Err(VcgencmdError::PermissionDenied { path: path.to_owned(), detail: output });
     }
     if !status.success() {
         return Err(VcgencmdError::Exit { path: path.to_owned(), status, output });
