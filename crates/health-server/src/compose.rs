@@ -10,17 +10,30 @@ use crate::config::HealthConfig;
 
 /// A collector the configuration asks for but this build does not contain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{toggle}=true, but the {collector} collector was not compiled in: build health-server with \
-     `--features {feature}`, or set {toggle}=false"
-)]
 pub struct NotCompiledIn {
     /// The collector's name.
     pub collector: &'static str,
     /// The cargo feature that adds it.
     pub feature: &'static str,
-    /// The variable that enables it.
+    /// The variable that enables it: a `..._ENABLED` switch, or a setting whose presence asks
+    /// for the collector (`HEALTH_SCRIPT_PIDFILE`).
     pub toggle: &'static str,
+}
+
+impl std::fmt::Display for NotCompiledIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { collector, feature, toggle } = self;
+        let (given, undo) = if toggle.ends_with("_ENABLED") {
+            (format!("{toggle}=true"), format!("set {toggle}=false"))
+        } else {
+            (format!("{toggle} is set"), format!("unset {toggle}"))
+        };
+        write!(
+            f,
+            "{given}, but the {collector} collector was not compiled in: build health-server with \
+             `--features {feature}`, or {undo}"
+        )
+    }
 }
 
 /// Every collector that cannot be built as configured.
@@ -53,6 +66,11 @@ pub struct Inputs {
     /// offline. Without it the stream collectors watch `HEALTH_STREAM_URL`, if set.
     #[cfg(feature = "stream")]
     pub stream_source: Option<health_stream::StreamSource>,
+    /// The kiosk's own health record. With it, the `script` collector publishes it every
+    /// `HEALTH_SCRIPT_INTERVAL` and the sidecar settings (`HEALTH_SCRIPT_PIDFILE`, ...) are
+    /// ignored with a note; without it, they make `health-server` watch a script from outside.
+    #[cfg(feature = "script")]
+    pub script: Option<health_script::ScriptHealth>,
 }
 
 /// Builds the collectors `config` enables from those compiled in.
@@ -81,6 +99,11 @@ pub fn compose_with(config: &HealthConfig, inputs: &Inputs) -> Result<Compositio
             Ok(collectors) => composition.collectors.extend(collectors),
             Err(e) => missing.push(e),
         }
+    }
+    match script(config, inputs, &mut composition.notes) {
+        Ok(Some(collector)) => composition.collectors.push(collector),
+        Ok(None) => {}
+        Err(e) => missing.push(e),
     }
     if missing.is_empty() { Ok(composition) } else { Err(ComposeError(missing)) }
 }
@@ -198,6 +221,49 @@ fn stream(_: &HealthConfig, _: &Inputs) -> Result<Vec<Box<dyn Collector>>, NotCo
     Err(NotCompiledIn { collector: "stream", feature: "stream", toggle: "HEALTH_STREAM_ENABLED" })
 }
 
+/// The kiosk's record when it hands one over, else the sidecar when a script is to be watched,
+/// else nothing.
+#[cfg(feature = "script")]
+fn script(
+    config: &HealthConfig,
+    inputs: &Inputs,
+    notes: &mut Vec<String>,
+) -> Result<Option<Box<dyn Collector>>, NotCompiledIn> {
+    let script = &config.script;
+    if let Some(health) = &inputs.script {
+        if let Some(setting) = script.sidecar_setting() {
+            notes.push(format!(
+                "{setting} is ignored: the kiosk reports its own health, there is no other script \
+                 to watch"
+            ));
+        }
+        return Ok(Some(Box::new(health.collector(script.interval))));
+    }
+    if script.sidecar_setting().is_none() {
+        return Ok(None);
+    }
+    let options = health_script::SidecarOptions {
+        pidfile: script.pidfile.clone(),
+        process_name: script.process_name.clone(),
+        status_file: script.status_file.clone(),
+        interval: script.interval,
+        procfs: script.procfs_root.clone(),
+    };
+    Ok(Some(Box::new(health_script::SidecarCollector::new(options))))
+}
+
+#[cfg(not(feature = "script"))]
+fn script(
+    config: &HealthConfig,
+    _: &Inputs,
+    _: &mut Vec<String>,
+) -> Result<Option<Box<dyn Collector>>, NotCompiledIn> {
+    match config.script.sidecar_setting() {
+        Some(toggle) => Err(NotCompiledIn { collector: "script", feature: "script", toggle }),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,7 +279,7 @@ mod tests {
         config.network.enabled = false;
         config.stream.enabled = false;
         let composition = compose(&config).unwrap();
-        assert!(composition.collectors.is_empty());
+        assert!(names(&composition).is_empty());
         assert!(composition.notes.is_empty());
     }
 
@@ -275,6 +341,98 @@ mod tests {
         assert!(message.contains("network collector was not compiled in"), "{message}");
         assert!(message.contains("--features network"), "{message}");
         assert!(message.contains("HEALTH_NETWORK_ENABLED=false"), "{message}");
+    }
+
+    fn only_script(configure: impl FnOnce(&mut crate::config::ScriptConfig)) -> HealthConfig {
+        let mut config = HealthConfig::default();
+        config.hardware.enabled = false;
+        config.network.enabled = false;
+        config.stream.enabled = false;
+        configure(&mut config.script);
+        config
+    }
+
+    #[cfg(feature = "script")]
+    #[test]
+    fn a_script_to_watch_builds_the_sidecar_at_its_interval() {
+        type Set = fn(&mut crate::config::ScriptConfig);
+        let cases: [(&str, Set); 3] = [
+            ("pidfile", |s| s.pidfile = Some("/run/kiosk.pid".into())),
+            ("process name", |s| s.process_name = Some("vimeo_monitor.py".into())),
+            ("status file", |s| s.status_file = Some("/run/kiosk/status.json".into())),
+        ];
+        for (what, set) in cases {
+            let config = only_script(|s| {
+                set(s);
+                s.interval = std::time::Duration::from_secs(7);
+            });
+            let composition = compose(&config).unwrap();
+            assert_eq!(names(&composition), ["script"], "{what}");
+            let script = &composition.collectors[0];
+            assert_eq!(script.schedule().interval.as_secs(), 7, "{what}");
+            let metrics: Vec<&str> = script.describe().iter().map(|d| d.name).collect();
+            assert!(metrics.contains(&"script_process_up"), "{what}: the sidecar, {metrics:?}");
+            assert!(metrics.contains(&"script_healthy"), "{what}: {metrics:?}");
+        }
+        assert!(compose(&only_script(|_| {})).unwrap().collectors.is_empty(), "nothing to watch");
+    }
+
+    #[cfg(feature = "script")]
+    #[test]
+    fn the_kiosk_record_wins_over_the_sidecar_settings_with_a_note() {
+        let config = only_script(|s| s.pidfile = Some("/run/kiosk.pid".into()));
+        let health = health_script::ScriptHealth::new(std::time::Duration::from_secs(10));
+        let inputs = Inputs {
+            script: Some(health),
+            #[cfg(feature = "stream")]
+            stream_source: None,
+        };
+        let composition = compose_with(&config, &inputs).unwrap();
+        assert_eq!(names(&composition), ["script"]);
+        let metrics: Vec<&str> =
+            composition.collectors[0].describe().iter().map(|d| d.name).collect();
+        assert!(metrics.contains(&"api_request_duration_seconds"), "{metrics:?}");
+        assert!(!metrics.contains(&"script_process_up"), "the handle, not the sidecar");
+        assert_eq!(composition.notes.len(), 1, "{:?}", composition.notes);
+        assert!(composition.notes[0].starts_with("HEALTH_SCRIPT_PIDFILE is ignored"));
+        // Without sidecar settings the kiosk's record runs without a note.
+        let composition = compose_with(&only_script(|_| {}), &inputs).unwrap();
+        assert_eq!((names(&composition), composition.notes.len()), (vec!["script"], 0));
+    }
+
+    #[cfg(not(feature = "script"))]
+    #[test]
+    fn a_script_to_watch_without_the_feature_names_the_setting_and_the_feature() {
+        let config = only_script(|s| s.status_file = Some("/run/kiosk/status.json".into()));
+        let err = compose(&config).unwrap_err();
+        assert_eq!(
+            err.0,
+            [NotCompiledIn {
+                collector: "script",
+                feature: "script",
+                toggle: "HEALTH_SCRIPT_STATUS_FILE"
+            }]
+        );
+        assert_eq!(
+            err.to_string(),
+            "HEALTH_SCRIPT_STATUS_FILE is set, but the script collector was not compiled in: \
+             build health-server with `--features script`, or unset HEALTH_SCRIPT_STATUS_FILE"
+        );
+        assert!(compose(&only_script(|_| {})).is_ok(), "nothing asked, nothing missing");
+    }
+
+    #[test]
+    fn a_switch_left_out_reads_true_and_false() {
+        let err = NotCompiledIn {
+            collector: "stream",
+            feature: "stream",
+            toggle: "HEALTH_STREAM_ENABLED",
+        };
+        assert_eq!(
+            err.to_string(),
+            "HEALTH_STREAM_ENABLED=true, but the stream collector was not compiled in: build \
+             health-server with `--features stream`, or set HEALTH_STREAM_ENABLED=false"
+        );
     }
 
     #[cfg(not(feature = "system"))]

@@ -74,6 +74,8 @@ pub struct HealthConfig {
     pub network: NetworkConfig,
     /// The stream collectors (`HEALTH_STREAM_*`).
     pub stream: StreamConfig,
+    /// The script collector (`HEALTH_SCRIPT_*`).
+    pub script: ScriptConfig,
 }
 
 /// Where and how `/metrics` is served.
@@ -207,6 +209,42 @@ pub struct StreamConfig {
     pub segment_download_enabled: bool,
 }
 
+/// The script collector: the kiosk's own health.
+///
+/// Inside the kiosk it publishes what the kiosk records and only `interval` applies. On its own,
+/// `health-server` watches another kiosk script when any of `pidfile`, `process_name` or
+/// `status_file` is set; with none set there is nothing to watch and the collector does not run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptConfig {
+    /// The kiosk script's pidfile (`HEALTH_SCRIPT_PIDFILE`).
+    pub pidfile: Option<PathBuf>,
+    /// The kiosk script's name, as `comm`, `argv[0]` or the script file
+    /// (`HEALTH_SCRIPT_PROCESS_NAME`).
+    pub process_name: Option<String>,
+    /// The JSON status file the kiosk script writes (`HEALTH_SCRIPT_STATUS_FILE`).
+    pub status_file: Option<PathBuf>,
+    /// Time between runs (`HEALTH_SCRIPT_INTERVAL`).
+    pub interval: Duration,
+    /// What stands for `/proc` when looking for the script's process
+    /// (`HEALTH_SCRIPT_PROCFS_ROOT`).
+    pub procfs_root: PathBuf,
+}
+
+impl ScriptConfig {
+    /// The first setting that asks for the sidecar (a script watched from outside), if any.
+    pub fn sidecar_setting(&self) -> Option<&'static str> {
+        if self.pidfile.is_some() {
+            Some("HEALTH_SCRIPT_PIDFILE")
+        } else if self.process_name.is_some() {
+            Some("HEALTH_SCRIPT_PROCESS_NAME")
+        } else if self.status_file.is_some() {
+            Some("HEALTH_SCRIPT_STATUS_FILE")
+        } else {
+            None
+        }
+    }
+}
+
 /// Which variant of an HLS master playlist the stream collectors watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VariantSetting {
@@ -274,6 +312,16 @@ impl Default for HealthConfig {
                 variant: VariantSetting::Highest,
                 ffprobe_path: PathBuf::from("ffprobe"),
                 segment_download_enabled: true,
+            },
+            script: ScriptConfig {
+                pidfile: None,
+                process_name: None,
+                status_file: None,
+                // The kiosk checks every 10 s (CHECK_INTERVAL); reading its record or a few /proc
+                // files costs next to nothing, so every 5 s keeps `script_healthy` at most one
+                // interval behind at a 15 s scrape, and sees a restart loop as it happens.
+                interval: Duration::from_secs(5),
+                procfs_root: PathBuf::from("/proc"),
             },
         }
     }

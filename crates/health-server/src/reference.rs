@@ -7,8 +7,6 @@ use std::fmt::Write as _;
 
 use health_core::{Exposition, MetricDesc, SELF_METRICS};
 
-use crate::config::HealthConfig;
-
 /// One collector's entry in the reference.
 #[derive(Debug, Clone)]
 pub struct CatalogueEntry {
@@ -24,6 +22,10 @@ pub struct CatalogueEntry {
 
 /// Every metric this build can emit, by collector, the self-metrics first.
 pub fn catalogue() -> Vec<CatalogueEntry> {
+    #[cfg_attr(
+        not(any(feature = "system", feature = "network", feature = "stream", feature = "script")),
+        expect(unused_mut, reason = "nothing is added without a collector feature")
+    )]
     let mut entries = vec![CatalogueEntry {
         collector: "exporter",
         feature: None,
@@ -32,7 +34,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
     }];
     #[cfg(feature = "system")]
     {
-        let defaults = HealthConfig::default();
+        let defaults = crate::config::HealthConfig::default();
         let options = health_system::HardwareOptions::new(defaults.hardware.interval);
         let collector = health_system::HardwareCollector::new(options);
         entries.push(CatalogueEntry {
@@ -62,6 +64,13 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         feature: Some("stream"),
         interval: "HEALTH_STREAM_PLAYLIST_INTERVAL",
         metrics: health_stream::playlist_descriptions(),
+    });
+    #[cfg(feature = "script")]
+    entries.push(CatalogueEntry {
+        collector: health_script::NAME,
+        feature: Some("script"),
+        interval: "HEALTH_SCRIPT_INTERVAL",
+        metrics: health_script::descriptions(),
     });
     entries
 }

@@ -2,5 +2,9 @@
 //! full-screen in a supervised mpv, shows a holding image while the event is offline and an error
 //! image when the API fails, and heals itself.
 
+pub mod app;
+pub mod config;
+pub mod logging;
+pub mod monitor;
 pub mod player;
 pub mod vimeo;

@@ -71,6 +71,9 @@ pub(crate) enum Field {
     Variant(Access<VariantSetting>),
     /// A program: a bare name looked up on `PATH`, or an absolute path.
     Program(Access<PathBuf>),
+    /// The file name of a program or script, without a directory (a process to look for), or
+    /// unset.
+    ProcessName(Access<Option<String>>),
 }
 
 /// One configuration setting: `HEALTH_<SECTION>_<NAME>` in the environment, `[section] name`
@@ -83,7 +86,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 35] = [
+static SETTINGS: [Setting; 40] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -294,6 +297,36 @@ static SETTINGS: [Setting; 35] = [
         meaning: "Download each newer segment of the watched variant once to measure the download ratio (costs what a second viewer costs).",
         field: Field::Bool(access!(stream.segment_download_enabled)),
     },
+    Setting {
+        section: "script",
+        name: "pidfile",
+        meaning: "Watch the kiosk script whose PID this file holds (health-server beside another kiosk script); unset: not by pidfile.",
+        field: Field::OptionalPath(access!(script.pidfile)),
+    },
+    Setting {
+        section: "script",
+        name: "process_name",
+        meaning: "Watch the oldest process with this name: its comm, the file name of its argv[0], or of the script it runs (vimeo_monitor.py for `python3 /opt/kiosk/vimeo_monitor.py`).",
+        field: Field::ProcessName(access!(script.process_name)),
+    },
+    Setting {
+        section: "script",
+        name: "status_file",
+        meaning: "The JSON status file the kiosk script writes (docs/script-status-file.md), mapped onto the same metrics as the kiosk's own.",
+        field: Field::OptionalPath(access!(script.status_file)),
+    },
+    Setting {
+        section: "script",
+        name: "interval",
+        meaning: "Seconds between script collections (the kiosk's own record, or the watched script).",
+        field: Field::Seconds(access!(script.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "script",
+        name: "procfs_root",
+        meaning: "What stands for /proc when looking for the kiosk script's process (tests use fixture trees).",
+        field: Field::Path(access!(script.procfs_root)),
+    },
 ];
 
 /// Every setting, in documentation order.
@@ -376,6 +409,9 @@ impl Setting {
             Field::Factor(_, min) => format!("number >= {min}"),
             Field::Variant(_) => "max, min, or bits per second".to_owned(),
             Field::Program(_) => "program name on PATH or absolute path".to_owned(),
+            Field::ProcessName(_) => {
+                "file name of a program or script, without a directory".to_owned()
+            }
         }
     }
 
@@ -417,6 +453,9 @@ impl Setting {
             Field::Program(_) => {
                 "expected a program name (looked up on PATH) or an absolute path".to_owned()
             }
+            Field::ProcessName(_) => "expected the file name of a program or script, without a \
+                 directory or control characters, at most 255 bytes (e.g. vimeo_monitor.py)"
+                .to_owned(),
         }
     }
 
@@ -449,6 +488,7 @@ impl Setting {
             Field::Factor(a, _) => (a.get)(config).to_string(),
             Field::Variant(a) => (a.get)(config).to_string(),
             Field::Program(a) => (a.get)(config).display().to_string(),
+            Field::ProcessName(a) => (a.get)(config).clone()?,
         })
     }
 }

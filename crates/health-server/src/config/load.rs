@@ -195,6 +195,9 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
         }
         Field::Variant(a) => *(a.get_mut)(config) = parse::variant(value).ok_or_else(expected)?,
         Field::Program(a) => *(a.get_mut)(config) = parse::program(value).ok_or_else(expected)?,
+        Field::ProcessName(a) => {
+            *(a.get_mut)(config) = Some(parse::process_name(value).ok_or_else(expected)?);
+        }
     }
     Ok(())
 }

@@ -163,6 +163,17 @@ pub(crate) fn program(value: &Value) -> Option<PathBuf> {
     if text.contains('/') { absolute_path_str(text) } else { Some(PathBuf::from(text)) }
 }
 
+/// The file name of a program or script, as a process shows it: not empty, no `/` (a path would
+/// never equal a process name), no control characters, and at most 255 bytes (`NAME_MAX`).
+pub(crate) fn process_name(value: &Value) -> Option<String> {
+    let text = value.as_str()?.trim();
+    let valid = !text.is_empty()
+        && text.len() <= 255
+        && !matches!(text, "." | "..")
+        && !text.chars().any(|c| c == '/' || c.is_control());
+    valid.then(|| text.to_owned())
+}
+
 /// A bearer token: a non-empty string without whitespace (it travels in an HTTP header, where
 /// a stray space or newline would make every request fail to match).
 pub(crate) fn token(value: &Value) -> Option<Secret> {
@@ -315,6 +326,18 @@ mod tests {
         }
         assert_eq!(ping_method(&text("TCP")), Some(PingMethodSetting::Tcp));
         assert_eq!(ping_method(&text("udp")), None);
+    }
+
+    #[test]
+    fn process_names_are_file_names() {
+        for good in ["vimeo_monitor.py", " kiosk ", "Web Content", "vimeo-monitor-kiosk"] {
+            assert_eq!(process_name(&text(good)), Some(good.trim().to_owned()), "{good:?}");
+        }
+        let long = "x".repeat(256);
+        for bad in ["", "  ", "/opt/kiosk/vimeo_monitor.py", "a/b", "..", "a\tb", long.as_str()] {
+            assert_eq!(process_name(&text(bad)), None, "{bad:?}");
+        }
+        assert_eq!(process_name(&Value::from(3)), None);
     }
 
     #[test]

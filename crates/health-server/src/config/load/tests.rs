@@ -619,3 +619,89 @@ fn rule_problems_in_the_file_use_toml_syntax() {
         )
     );
 }
+
+#[test]
+fn script_settings_parse_and_only_watching_something_asks_for_the_sidecar() {
+    let defaults = load(&ConfigSources::default()).config.script;
+    assert_eq!(defaults.interval, Duration::from_secs(5));
+    assert_eq!(defaults.procfs_root, PathBuf::from("/proc"));
+    assert_eq!(defaults.sidecar_setting(), None, "nothing to watch by default");
+
+    let loaded = load(&from_env(&[
+        ("HEALTH_SCRIPT_PIDFILE", "/run/vimeo-monitor/kiosk.pid"),
+        ("HEALTH_SCRIPT_PROCESS_NAME", " vimeo_monitor.py "),
+        ("HEALTH_SCRIPT_STATUS_FILE", "/run/vimeo-monitor/status.json"),
+        ("HEALTH_SCRIPT_INTERVAL", "2.5"),
+        ("HEALTH_SCRIPT_PROCFS_ROOT", "/srv/fixtures/proc"),
+    ]));
+    let script = &loaded.config.script;
+    assert_eq!(script.pidfile.as_deref(), Some(Path::new("/run/vimeo-monitor/kiosk.pid")));
+    assert_eq!(script.process_name.as_deref(), Some("vimeo_monitor.py"));
+    assert_eq!(script.status_file.as_deref(), Some(Path::new("/run/vimeo-monitor/status.json")));
+    assert_eq!(script.interval, Duration::from_millis(2500));
+    assert_eq!(script.procfs_root, PathBuf::from("/srv/fixtures/proc"));
+    assert_eq!(script.sidecar_setting(), Some("HEALTH_SCRIPT_PIDFILE"));
+    let described = loaded.describe_effective();
+    assert!(
+        described.contains("HEALTH_SCRIPT_PROCESS_NAME=vimeo_monitor.py  # environment"),
+        "{described}"
+    );
+    assert!(!described.contains("# HEALTH_SCRIPT_PIDFILE is not set"), "{described}");
+
+    for (name, value) in [
+        ("HEALTH_SCRIPT_PROCESS_NAME", "kiosk.py"),
+        ("HEALTH_SCRIPT_STATUS_FILE", "/run/status.json"),
+    ] {
+        let config = load(&from_env(&[(name, value)])).config;
+        assert_eq!(config.script.sidecar_setting(), Some(name));
+    }
+}
+
+#[test]
+fn script_settings_from_the_toml_file() {
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(
+        &dir,
+        "health.toml",
+        "[script]\nprocess_name = \"vimeo_monitor.py\"\ninterval = 10\nstatus_file = 3\n",
+    );
+    let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
+    assert_eq!(
+        only_problem(&sources),
+        format!("script.status_file = 3 (in {}): expected an absolute path", file.display())
+    );
+    let file =
+        write(&dir, "ok.toml", "[script]\nprocess_name = \"vimeo_monitor.py\"\ninterval = 10\n");
+    let config = load(&ConfigSources { file: Some(file), ..Default::default() }).config;
+    assert_eq!(config.script.process_name.as_deref(), Some("vimeo_monitor.py"));
+    assert_eq!(config.script.interval, Duration::from_secs(10));
+}
+
+#[test]
+fn bad_script_settings_name_the_variable_the_value_and_what_is_allowed() {
+    let process_name = "expected the file name of a program or script, without a directory or \
+                        control characters, at most 255 bytes (e.g. vimeo_monitor.py)";
+    let cases = [
+        ("HEALTH_SCRIPT_PIDFILE", "kiosk.pid", "expected an absolute path"),
+        ("HEALTH_SCRIPT_STATUS_FILE", "run/status.json", "expected an absolute path"),
+        ("HEALTH_SCRIPT_PROCESS_NAME", "/opt/kiosk/vimeo_monitor.py", process_name),
+        ("HEALTH_SCRIPT_PROCESS_NAME", "", process_name),
+        (
+            "HEALTH_SCRIPT_INTERVAL",
+            "0.5",
+            "expected a number of seconds, at least 1 second (e.g. 10 or 2.5)",
+        ),
+        ("HEALTH_SCRIPT_INTERVAL", "5s", "expected a number of seconds, at least 1 second"),
+        ("HEALTH_SCRIPT_PROCFS_ROOT", "proc", "expected an absolute path"),
+    ];
+    for (name, value, expected) in cases {
+        let problem = only_problem(&from_env(&[(name, value)]));
+        assert!(problem.starts_with(&format!("{name}={value}: {expected}")), "{problem}");
+    }
+    let warnings = load(&from_env(&[("HEALTH_SCRIPT_PIDFILES", "/run/k.pid")])).warnings;
+    assert_eq!(
+        warnings,
+        ["unknown variable HEALTH_SCRIPT_PIDFILES in the environment is ignored; did you mean \
+          HEALTH_SCRIPT_PIDFILE?"]
+    );
+}

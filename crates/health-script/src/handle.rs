@@ -1,0 +1,433 @@
+//! [`ScriptHealth`]: the handle the kiosk records into as it works, and reads nothing back from.
+//!
+//! Recording never waits: each call takes a standard mutex for a few field writes and never holds
+//! it across an `.await`, so the kiosk's loop and the collector cannot slow each other down.
+//! Ages are measured with Tokio's monotonic clock (a Pi has no real-time clock and its wall clock
+//! jumps at the first NTP sync; tests pause Tokio's clock instead of sleeping); the wall clock is
+//! read only for `api_last_success_timestamp_seconds`.
+//!
+//! The handle keeps no history beyond what the metrics need: totals, the current states, and
+//! the API durations observed since the collector last ran.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use crate::collector::ScriptCollector;
+use crate::monotonic::Monotonic;
+use crate::report::{Report, label_value};
+use crate::states::{ApiResult, Display, Labelled, PlayerState, RestartReason, StreamState};
+
+/// At most this many API durations wait for the collector; later ones are dropped until it runs.
+/// The kiosk asks the API once per check, and the collector runs every few seconds, so only a
+/// kiosk whose health monitoring is off ever fills it, and then it costs 8 KiB.
+const MAX_PENDING_DURATIONS: usize = 1024;
+
+/// The kiosk's health as it records it: cheap to clone, every clone the same record.
+///
+/// The kiosk creates one at start, records into it from its main loop, the API client and the
+/// player supervisor, and hands [`collector`](Self::collector) to the exporter. Until told
+/// otherwise the stream counts as offline, the screen as showing nothing and the player as
+/// stopped, so `script_healthy` is 0 until the kiosk first shows what it should; the main loop
+/// has two check intervals from [`new`](Self::new) for its first [`tick`](Self::tick).
+///
+/// ```
+/// use std::time::Duration;
+/// use health_script::{ApiResult, Display, PlayerState, ScriptHealth, StreamState};
+///
+/// let health = ScriptHealth::new(Duration::from_secs(30));
+/// health.api_request(ApiResult::Live, Duration::from_millis(180), Some(97));
+/// health.set_stream_state(StreamState::Live);
+/// health.set_player_state(PlayerState::Playing);
+/// health.set_display(Display::Stream);
+/// health.tick();
+/// let collector = health.collector(Duration::from_secs(5));
+/// # let _ = collector;
+/// ```
+#[derive(Clone)]
+pub struct ScriptHealth {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    check_interval: Duration,
+    started: Instant,
+    state: Mutex<State>,
+}
+
+/// Everything recorded, behind the mutex.
+#[derive(Debug)]
+struct State {
+    last_tick: Instant,
+    api_requests: [u64; 7],
+    pending_durations: Vec<f64>,
+    consecutive_errors: u64,
+    last_success: Option<SystemTime>,
+    rate_limit_remaining: Option<u64>,
+    stream_state: StreamState,
+    live_since: Option<Instant>,
+    display: Display,
+    player_state: PlayerState,
+    restarts: [u64; 4],
+    stalls: u64,
+    dropped_frames: Monotonic,
+    dropped_frames_known: bool,
+    cache_seconds: Option<f64>,
+    info: Option<(String, String)>,
+}
+
+impl ScriptHealth {
+    /// A record for a kiosk whose main loop checks every `check_interval` (`CHECK_INTERVAL`).
+    /// `uptime_seconds` counts from here.
+    pub fn new(check_interval: Duration) -> Self {
+        let now = Instant::now();
+        let state = State {
+            last_tick: now,
+            api_requests: [0; 7],
+            pending_durations: Vec::new(),
+            consecutive_errors: 0,
+            last_success: None,
+            rate_limit_remaining: None,
+            stream_state: StreamState::Offline,
+            live_since: None,
+            display: Display::Nothing,
+            player_state: PlayerState::Stopped,
+            restarts: [0; 4],
+            stalls: 0,
+            dropped_frames: Monotonic::default(),
+            dropped_frames_known: false,
+            cache_seconds: None,
+            info: None,
+        };
+        let shared = Shared { check_interval, started: now, state: Mutex::new(state) };
+        Self { shared: Arc::new(shared) }
+    }
+
+    /// The check interval given to [`new`](Self::new).
+    pub fn check_interval(&self) -> Duration {
+        self.shared.check_interval
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The main loop made progress. `script_healthy` needs one within two check intervals.
+    pub fn tick(&self) {
+        self.lock().last_tick = Instant::now();
+    }
+
+    /// One request to the Vimeo API: its result, how long it took, and the rate-limit headroom
+    /// the answer announced (`None` when it said nothing; the last known value stays).
+    pub fn api_request(
+        &self,
+        result: ApiResult,
+        duration: Duration,
+        rate_limit_remaining: Option<u64>,
+    ) {
+        let answered_at = result.is_answer().then(SystemTime::now);
+        let mut state = self.lock();
+        state.api_requests[result.index()] += 1;
+        if state.pending_durations.len() < MAX_PENDING_DURATIONS {
+            state.pending_durations.push(duration.as_secs_f64());
+        }
+        if result.is_error() {
+            state.consecutive_errors += 1;
+        } else if result.is_answer() {
+            state.consecutive_errors = 0;
+        }
+        if answered_at.is_some() {
+            state.last_success = answered_at;
+        }
+        if rate_limit_remaining.is_some() {
+            state.rate_limit_remaining = rate_limit_remaining;
+        }
+    }
+
+    /// What the API says about the event. `stream_uptime_seconds` counts from the last change
+    /// to [`Live`](StreamState::Live); setting `Live` again while live keeps counting.
+    pub fn set_stream_state(&self, stream_state: StreamState) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.live_since = match (stream_state, state.live_since) {
+            (StreamState::Live, Some(since)) => Some(since),
+            (StreamState::Live, None) => Some(now),
+            _ => None,
+        };
+        state.stream_state = stream_state;
+    }
+
+    /// What the screen shows now.
+    pub fn set_display(&self, display: Display) {
+        self.lock().display = display;
+    }
+
+    /// What the player is doing now.
+    pub fn set_player_state(&self, player_state: PlayerState) {
+        self.lock().player_state = player_state;
+    }
+
+    /// The kiosk restarted its player. The dropped-frame count starts again with the new player.
+    pub fn player_restart(&self, reason: RestartReason) {
+        let mut state = self.lock();
+        state.restarts[reason.index()] += 1;
+        state.dropped_frames.restart();
+    }
+
+    /// Playback stopped moving while the player still answered.
+    pub fn player_stall(&self) {
+        self.lock().stalls += 1;
+    }
+
+    /// The player's own figures, as it reports them now: its dropped-frame count (the current
+    /// player's, which [`player_restart`](Self::player_restart) or a smaller count tells apart
+    /// from the previous one's) and its buffered seconds. `None` is unknown: the series is
+    /// absent until known again. A negative or non-finite cache figure counts as unknown.
+    pub fn player_figures(&self, dropped_frames: Option<u64>, cache_seconds: Option<f64>) {
+        let mut state = self.lock();
+        if let Some(count) = dropped_frames {
+            state.dropped_frames.observe(count);
+        }
+        state.dropped_frames_known = dropped_frames.is_some();
+        state.cache_seconds = cache_seconds.filter(|s| s.is_finite() && *s >= 0.0);
+    }
+
+    /// Which player runs and how it decodes, e.g. `("mpv", "v4l2m2m-copy")` or `("mpv", "no")`.
+    /// Both become label values: lowercased, other characters than `[a-z0-9._+-]` replaced by
+    /// `_`, at most 32 characters.
+    pub fn player_info(&self, player: &str, hwdec: &str) {
+        let info = (label_value(player), label_value(hwdec));
+        self.lock().info = Some(info);
+    }
+
+    /// The collector that publishes this record every `interval` (`HEALTH_SCRIPT_INTERVAL`).
+    pub fn collector(&self, interval: Duration) -> ScriptCollector {
+        ScriptCollector::new(self.clone(), interval)
+    }
+
+    /// The figures now, taking the API durations observed since the last call: the exposition
+    /// adds each run's observations to the histogram, so each must be handed over once.
+    pub(crate) fn report(&self) -> Report {
+        let now = Instant::now();
+        let check_interval = self.shared.check_interval;
+        let mut state = self.lock();
+        let ticked_in_time = now.saturating_duration_since(state.last_tick) <= check_interval * 2;
+        let shows_what_it_should = state.display == state.stream_state.expected_display();
+        let unix = |at: SystemTime| at.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let seconds_since = |since: Instant| now.saturating_duration_since(since).as_secs_f64();
+        Report {
+            healthy: Some(ticked_in_time && shows_what_it_should),
+            uptime_seconds: Some(seconds_since(self.shared.started)),
+            api_requests: Some(state.api_requests),
+            api_durations: Some(std::mem::take(&mut state.pending_durations)),
+            api_consecutive_errors: Some(state.consecutive_errors),
+            api_last_success: Some(state.last_success.map_or(0.0, unix)),
+            api_rate_limit_remaining: state.rate_limit_remaining,
+            stream_state: Some(state.stream_state),
+            stream_uptime_seconds: Some(state.live_since.map_or(0.0, seconds_since)),
+            player_state: Some(state.player_state),
+            player_restarts: Some(state.restarts),
+            player_stalls: Some(state.stalls),
+            player_dropped_frames: state.dropped_frames_known.then(|| state.dropped_frames.total()),
+            player_cache_seconds: state.cache_seconds,
+            player_info: state.info.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for ScriptHealth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("ScriptHealth")
+            .field("check_interval", &self.shared.check_interval)
+            .field("stream_state", &state.stream_state)
+            .field("display", &state.display)
+            .field("player_state", &state.player_state)
+            .field("consecutive_errors", &state.consecutive_errors)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::time::advance;
+
+    use super::*;
+
+    const CHECK: Duration = Duration::from_secs(10);
+
+    #[tokio::test(start_paused = true)]
+    async fn healthy_needs_a_recent_tick_and_the_screen_the_state_calls_for() {
+        // (stream state, display, time since the last tick, healthy)
+        let cases = [
+            (StreamState::Live, Display::Stream, 0, true),
+            (StreamState::Live, Display::Stream, 20, true),
+            (StreamState::Live, Display::Stream, 21, false),
+            (StreamState::Live, Display::Holding, 0, false),
+            (StreamState::Live, Display::Nothing, 0, false),
+            (StreamState::Offline, Display::Holding, 5, true),
+            (StreamState::Offline, Display::Stream, 5, false),
+            (StreamState::Error, Display::Error, 19, true),
+            (StreamState::Error, Display::Holding, 0, false),
+            (StreamState::Error, Display::Error, 60, false),
+        ];
+        for (stream_state, display, since_tick, expected) in cases {
+            let health = ScriptHealth::new(CHECK);
+            health.set_stream_state(stream_state);
+            health.set_display(display);
+            health.tick();
+            advance(Duration::from_secs(since_tick)).await;
+            assert_eq!(
+                health.report().healthy,
+                Some(expected),
+                "{stream_state:?} showing {display:?}, {since_tick} s after the tick"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fresh_record_is_unhealthy_until_the_screen_shows_something_and_then_needs_ticks() {
+        let health = ScriptHealth::new(CHECK);
+        let report = health.report();
+        assert_eq!(report.healthy, Some(false), "the screen shows nothing yet");
+        assert_eq!(report.stream_state, Some(StreamState::Offline));
+        assert_eq!(report.player_state, Some(PlayerState::Stopped));
+        health.set_display(Display::Holding);
+        assert_eq!(health.report().healthy, Some(true), "new() counts as the first tick");
+        advance(Duration::from_secs(21)).await;
+        assert_eq!(health.report().healthy, Some(false), "no tick for two intervals");
+        health.tick();
+        assert_eq!(health.report().healthy, Some(true));
+        assert_eq!(health.report().uptime_seconds, Some(21.0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn consecutive_errors_count_failures_since_the_last_answer() {
+        use ApiResult::*;
+        // (results in order, consecutive errors after them)
+        let cases: [(&[ApiResult], u64); 6] = [
+            (&[], 0),
+            (&[NetworkError, ServerError], 2),
+            (&[NetworkError, ServerError, Live], 0),
+            (&[ClientError, RateLimited, InvalidResponse], 2),
+            (&[ServerError, Offline, NetworkError], 1),
+            (&[RateLimited, RateLimited], 0),
+        ];
+        for (results, expected) in cases {
+            let health = ScriptHealth::new(CHECK);
+            for result in results {
+                health.api_request(*result, Duration::from_millis(100), None);
+            }
+            let report = health.report();
+            assert_eq!(report.api_consecutive_errors, Some(expected), "{results:?}");
+            let total: u64 = report.api_requests.unwrap().iter().sum();
+            assert_eq!(total, results.len() as u64, "{results:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn last_success_is_zero_until_an_answer_and_rate_limit_keeps_the_last_known() {
+        let health = ScriptHealth::new(CHECK);
+        health.api_request(ApiResult::ServerError, Duration::ZERO, None);
+        let report = health.report();
+        assert_eq!(report.api_last_success, Some(0.0));
+        assert_eq!(report.api_rate_limit_remaining, None, "absent until an answer says");
+        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        health.api_request(ApiResult::Offline, Duration::ZERO, Some(42));
+        health.api_request(ApiResult::RateLimited, Duration::ZERO, None);
+        let report = health.report();
+        let at = report.api_last_success.unwrap();
+        assert!(at >= before && at < before + 60.0, "{at} vs {before}");
+        assert_eq!(report.api_rate_limit_remaining, Some(42));
+        health.api_request(ApiResult::RateLimited, Duration::ZERO, Some(0));
+        let report = health.report();
+        assert_eq!(report.api_rate_limit_remaining, Some(0));
+        assert_eq!(report.api_last_success, Some(at), "being rate limited is not an answer");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stream_uptime_counts_from_the_last_change_to_live() {
+        let health = ScriptHealth::new(CHECK);
+        let uptime = || health.report().stream_uptime_seconds.unwrap();
+        assert_eq!(uptime(), 0.0);
+        advance(Duration::from_secs(5)).await;
+        health.set_stream_state(StreamState::Live);
+        advance(Duration::from_secs(30)).await;
+        health.set_stream_state(StreamState::Live);
+        advance(Duration::from_secs(10)).await;
+        assert_eq!(uptime(), 40.0, "live again while live keeps counting");
+        health.set_stream_state(StreamState::Error);
+        assert_eq!(uptime(), 0.0);
+        advance(Duration::from_secs(10)).await;
+        health.set_stream_state(StreamState::Live);
+        advance(Duration::from_secs(3)).await;
+        assert_eq!(uptime(), 3.0, "counts from the new change to live");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn durations_are_handed_over_once_and_bounded_while_nobody_collects() {
+        let health = ScriptHealth::new(CHECK);
+        health.api_request(ApiResult::Live, Duration::from_millis(250), None);
+        health.api_request(ApiResult::NetworkError, Duration::from_secs(10), None);
+        assert_eq!(health.report().api_durations, Some(vec![0.25, 10.0]));
+        assert_eq!(health.report().api_durations, Some(vec![]), "each observation once");
+        for _ in 0..MAX_PENDING_DURATIONS + 10 {
+            health.api_request(ApiResult::Live, Duration::from_millis(1), None);
+        }
+        let report = health.report();
+        assert_eq!(report.api_durations.map(|d| d.len()), Some(MAX_PENDING_DURATIONS));
+        assert_eq!(report.api_requests.unwrap()[0], MAX_PENDING_DURATIONS as u64 + 11);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropped_frames_add_up_over_player_restarts_and_unknown_figures_are_absent() {
+        let health = ScriptHealth::new(CHECK);
+        assert_eq!(health.report().player_dropped_frames, None);
+        health.player_figures(Some(10), Some(4.5));
+        let report = health.report();
+        assert_eq!(report.player_dropped_frames, Some(10));
+        assert_eq!(report.player_cache_seconds, Some(4.5));
+        // A new player whose count has already passed the old one by the time it is read.
+        health.player_restart(RestartReason::Hung);
+        health.player_figures(Some(12), None);
+        let report = health.report();
+        assert_eq!(report.player_dropped_frames, Some(22));
+        assert_eq!(report.player_cache_seconds, None);
+        assert_eq!(report.player_restarts, Some([0, 1, 0, 0]));
+        // A count that falls without a recorded restart is a new player too.
+        health.player_figures(Some(3), Some(f64::NAN));
+        let report = health.report();
+        assert_eq!(report.player_dropped_frames, Some(25));
+        assert_eq!(report.player_cache_seconds, None, "NaN is unknown");
+        health.player_figures(None, None);
+        assert_eq!(health.report().player_dropped_frames, None);
+        health.player_figures(Some(4), None);
+        assert_eq!(health.report().player_dropped_frames, Some(26), "the total survives");
+    }
+
+    #[test]
+    fn clones_share_one_record_across_threads_and_debug_is_short() {
+        let health = ScriptHealth::new(CHECK);
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let health = health.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        health.player_stall();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        health.player_info("MPV", "v4l2m2m-copy");
+        let report = health.report();
+        assert_eq!(report.player_stalls, Some(400));
+        assert_eq!(report.player_info, Some(("mpv".to_owned(), "v4l2m2m-copy".to_owned())));
+        let debug = format!("{health:?}");
+        assert!(debug.starts_with("ScriptHealth {") && debug.contains("Offline"), "{debug}");
+    }
+}

@@ -1,0 +1,456 @@
+//! Keeps one mpv running and showing what the monitor asks for: restarted with backoff when it
+//! exits, killed as a process group and restarted when it stops answering, and a stall (playback
+//! not moving while live) reported so the monitor fetches a fresh URL.
+//!
+//! One task owns the [`Mpv`]; the rest of the kiosk talks to it through a [`Player`] handle: a
+//! `watch` channel down (what to show) and a `watch` channel up (what is shown), so neither side
+//! ever waits on the other.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use health_script::{Display, PlayerState, RestartReason, ScriptHealth};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::mpv::{Mpv, MpvEvent, MpvOptions, PlayerError};
+use crate::monitor::Screen;
+
+/// How the supervisor watches the player.
+#[derive(Debug, Clone)]
+pub struct SupervisorOptions {
+    /// How to start mpv.
+    pub mpv: MpvOptions,
+    /// The holding image (`HOLDING_IMAGE`).
+    pub holding_image: PathBuf,
+    /// The error image (`ERROR_IMAGE`).
+    pub error_image: PathBuf,
+    /// Live playback that has not moved for this long is a stall (`PLAYER_STALL_TIMEOUT`).
+    pub stall_timeout: Duration,
+    /// How often the player is asked how it is doing.
+    pub check_every: Duration,
+    /// The first restart waits this long; each further one twice as long.
+    pub restart_first: Duration,
+    /// Restarts wait at most this long.
+    pub restart_cap: Duration,
+    /// A player that ran this long resets the restart delay to `restart_first`.
+    pub healthy_after: Duration,
+    /// SIGTERM to SIGKILL when stopping a player.
+    pub stop_grace: Duration,
+}
+
+impl SupervisorOptions {
+    /// The figures: checks every second, restarts after 1 s doubling to 30 s, reset after
+    /// a minute of good running, 3 s from SIGTERM to SIGKILL.
+    pub fn new(mpv: MpvOptions, holding_image: PathBuf, error_image: PathBuf) -> Self {
+        Self {
+            mpv,
+            holding_image,
+            error_image,
+            stall_timeout: Duration::from_secs(15),
+            check_every: Duration::from_secs(1),
+            restart_first: Duration::from_secs(1),
+            restart_cap: Duration::from_secs(30),
+            healthy_after: Duration::from_secs(60),
+            stop_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What the player is doing, as the monitor and the health handle see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayerReport {
+    /// Its state.
+    pub state: PlayerState,
+    /// What is on screen.
+    pub showing: Display,
+    /// The stream is on screen and moving.
+    pub playing_well: bool,
+    /// Restarts so far, for logs and tests.
+    pub restarts: u64,
+    /// The player's process id, while one runs.
+    pub pid: Option<u32>,
+}
+
+/// What the monitor wants on screen; a new `generation` reloads even the same screen.
+#[derive(Debug, Clone, PartialEq)]
+struct Want {
+    screen: Screen,
+    generation: u64,
+}
+
+/// The handle to the supervised player.
+#[derive(Debug)]
+pub struct Player {
+    want: watch::Sender<Want>,
+    report: watch::Receiver<PlayerReport>,
+    stalls: mpsc::Receiver<()>,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Player {
+    /// Starts the supervisor, which starts mpv showing `first`.
+    pub fn start(options: SupervisorOptions, first: Screen, health: Option<ScriptHealth>) -> Self {
+        let (want_tx, want_rx) = watch::channel(Want { screen: first, generation: 0 });
+        let (report_tx, report_rx) = watch::channel(PlayerReport {
+            state: PlayerState::Starting,
+            showing: Display::Nothing,
+            playing_well: false,
+            restarts: 0,
+            pid: None,
+        });
+        let (stall_tx, stall_rx) = mpsc::channel(1);
+        let cancel = CancellationToken::new();
+        let supervisor = Supervisor {
+            options,
+            want: want_rx,
+            report: report_tx,
+            stalls: stall_tx,
+            health,
+            cancel: cancel.clone(),
+        };
+        let task = tokio::spawn(supervisor.run());
+        Self { want: want_tx, report: report_rx, stalls: stall_rx, cancel, task }
+    }
+
+    /// Shows `screen`; nothing happens when it is already what is wanted.
+    pub fn show(&self, screen: Screen) {
+        self.want.send_if_modified(|want| {
+            if want.screen == screen {
+                return false;
+            }
+            want.screen = screen;
+            want.generation += 1;
+            true
+        });
+    }
+
+    /// Loads `screen` again even if it is already shown (a fresh URL after a stall).
+    pub fn reload(&self, screen: Screen) {
+        self.want.send_modify(|want| {
+            want.screen = screen;
+            want.generation += 1;
+        });
+    }
+
+    /// What the player is doing now.
+    pub fn report(&self) -> PlayerReport {
+        self.report.borrow().clone()
+    }
+
+    /// A receiver of reports, to wait for a change.
+    pub fn reports(&self) -> watch::Receiver<PlayerReport> {
+        self.report.clone()
+    }
+
+    /// Resolves when live playback has stalled: fetch a fresh URL and [`reload`](Self::reload).
+    pub async fn stalled(&mut self) {
+        if self.stalls.recv().await.is_none() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Stops the player (SIGTERM, SIGKILL after the grace period) and the supervisor.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        if let Err(e) = self.task.await {
+            tracing::error!(target: "player", error = %e, "the player supervisor panicked");
+        }
+    }
+}
+
+/// The task that owns mpv.
+struct Supervisor {
+    options: SupervisorOptions,
+    want: watch::Receiver<Want>,
+    report: watch::Sender<PlayerReport>,
+    stalls: mpsc::Sender<()>,
+    health: Option<ScriptHealth>,
+    cancel: CancellationToken,
+}
+
+/// One running mpv and what it is known to show.
+struct Running {
+    mpv: Mpv,
+    events: broadcast::Receiver<MpvEvent>,
+    started: Instant,
+    /// The generation loaded, and whether its screen has appeared.
+    loaded: Option<u64>,
+    /// Live playback: the last position and when it last moved.
+    position: Option<f64>,
+    moved_at: Instant,
+}
+
+/// Why a running player has to go.
+enum Trouble {
+    Exited,
+    Hung,
+}
+
+impl Supervisor {
+    async fn run(mut self) {
+        let mut delay = Duration::ZERO;
+        let mut restarts = 0u64;
+        loop {
+            if !delay.is_zero() {
+                tokio::select! {
+                    () = self.cancel.cancelled() => break,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+            let mut running = match self.spawn().await {
+                Ok(running) => running,
+                Err(e) => {
+                    tracing::error!(target: "player", error = %e, "cannot start mpv");
+                    restarts += 1;
+                    self.restarted(RestartReason::Failed, restarts, None);
+                    delay = next_delay(delay, &self.options);
+                    continue;
+                }
+            };
+            let trouble = self.supervise(&mut running).await;
+            let ran = running.started.elapsed();
+            let Some(trouble) = trouble else {
+                // Shutting down.
+                self.publish(PlayerState::Stopped, Display::Nothing, false, None);
+                running.mpv.stop(self.options.stop_grace).await;
+                break;
+            };
+            let reason = match trouble {
+                Trouble::Exited => {
+                    let status = running.mpv.try_exited();
+                    let output = running.mpv.recent_output().join(" | ");
+                    tracing::warn!(target: "player", ?status, %output, "mpv exited; restarting it");
+                    RestartReason::Exited
+                }
+                Trouble::Hung => {
+                    tracing::warn!(
+                        target: "player",
+                        timeout = ?self.options.mpv.ipc_timeout,
+                        "mpv stopped answering; killing its process group and restarting it"
+                    );
+                    RestartReason::Hung
+                }
+            };
+            self.publish(PlayerState::Restarting, Display::Nothing, false, None);
+            running.mpv.stop(self.options.stop_grace).await;
+            restarts += 1;
+            self.restarted(reason, restarts, None);
+            delay = if ran >= self.options.healthy_after {
+                self.options.restart_first
+            } else {
+                next_delay(delay, &self.options)
+            };
+        }
+    }
+
+    async fn spawn(&mut self) -> Result<Running, PlayerError> {
+        self.publish(PlayerState::Starting, Display::Nothing, false, None);
+        let mpv = Mpv::spawn(&self.options.mpv).await?;
+        if let (Some(health), Ok(version)) = (&self.health, mpv.version().await) {
+            tracing::info!(target: "player", %version, pid = ?mpv.pid(), "mpv started");
+            health.player_info("mpv", "no");
+        }
+        let events = mpv.events();
+        Ok(Running {
+            mpv,
+            events,
+            started: Instant::now(),
+            loaded: None,
+            position: None,
+            moved_at: Instant::now(),
+        })
+    }
+
+    /// Watches `running` until it must be replaced, or `None` on shutdown.
+    async fn supervise(&mut self, running: &mut Running) -> Option<Trouble> {
+        let mut ticker = tokio::time::interval(self.options.check_every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if let Err(trouble) = self.apply_want(running).await {
+                return Some(trouble);
+            }
+            tokio::select! {
+                () = self.cancel.cancelled() => return None,
+                changed = self.want.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                }
+                event = running.events.recv() => match event {
+                    Ok(event) => self.on_event(running, &event),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Some(Trouble::Exited),
+                },
+                _ = ticker.tick() => {
+                    if let Err(trouble) = self.check(running).await {
+                        return Some(trouble);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads what is wanted if it is not what was loaded.
+    async fn apply_want(&mut self, running: &mut Running) -> Result<(), Trouble> {
+        let want = self.want.borrow_and_update().clone();
+        if running.loaded == Some(want.generation) {
+            return Ok(());
+        }
+        let target = match &want.screen {
+            Screen::Stream(url) => url.expose().to_owned(),
+            Screen::Holding => self.options.holding_image.display().to_string(),
+            Screen::Error => self.options.error_image.display().to_string(),
+        };
+        match running.mpv.load(&target).await {
+            Ok(()) => {
+                tracing::info!(target: "player", screen = want.screen.name(), "loading");
+                running.loaded = Some(want.generation);
+                running.position = None;
+                running.moved_at = Instant::now();
+                let (state, showing) = match want.screen {
+                    // The stream is on screen once playback (re)starts.
+                    Screen::Stream(_) => (PlayerState::Buffering, self.report.borrow().showing),
+                    Screen::Holding => (PlayerState::Idle, Display::Holding),
+                    Screen::Error => (PlayerState::Idle, Display::Error),
+                };
+                self.publish(state, showing, false, running.mpv.pid());
+                Ok(())
+            }
+            Err(PlayerError::Timeout { .. }) => Err(Trouble::Hung),
+            Err(e @ (PlayerError::Ipc(_) | PlayerError::Exited { .. })) => {
+                tracing::debug!(target: "player", error = %e, "mpv went away while loading");
+                Err(Trouble::Exited)
+            }
+            Err(e) => {
+                // mpv refused the command itself: retried at the next change or restart.
+                tracing::error!(target: "player", error = %e, "mpv refused to load");
+                running.loaded = Some(want.generation);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_event(&mut self, running: &mut Running, event: &MpvEvent) {
+        let wanted_stream = matches!(self.want.borrow().screen, Screen::Stream(_));
+        match event {
+            MpvEvent::PlaybackRestart if wanted_stream => {
+                running.moved_at = Instant::now();
+                self.publish(PlayerState::Playing, Display::Stream, true, running.mpv.pid());
+            }
+            MpvEvent::EndFile { reason } if reason == "error" => {
+                // A failed load leaves mpv idle: a black window. Live, that is a stall the
+                // monitor resolves with a fresh URL; an image that cannot be shown is logged.
+                tracing::warn!(target: "player", "mpv could not open what it was given");
+                self.publish(PlayerState::Idle, Display::Nothing, false, running.mpv.pid());
+            }
+            _ => {}
+        }
+    }
+
+    /// One health check: exited, answering, moving.
+    async fn check(&mut self, running: &mut Running) -> Result<(), Trouble> {
+        if running.mpv.try_exited().is_some() {
+            return Err(Trouble::Exited);
+        }
+        let status = match running.mpv.status().await {
+            Ok(status) => status,
+            Err(PlayerError::Timeout { .. }) => return Err(Trouble::Hung),
+            Err(PlayerError::Ipc(_) | PlayerError::Exited { .. }) => return Err(Trouble::Exited),
+            Err(e) => {
+                tracing::debug!(target: "player", error = %e, "status");
+                return Ok(());
+            }
+        };
+        if let Some(health) = &self.health {
+            health.player_figures(status.dropped_frames, status.cache_seconds);
+            if let Some(hwdec) = &status.hwdec {
+                health.player_info("mpv", hwdec);
+            }
+        }
+        if !matches!(self.want.borrow().screen, Screen::Stream(_)) {
+            return Ok(());
+        }
+        let moved = match (status.time_pos, running.position) {
+            (Some(now), Some(before)) => now > before,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        running.position = status.time_pos.or(running.position);
+        let now = Instant::now();
+        if moved && !status.paused_for_cache && !status.idle {
+            running.moved_at = now;
+            self.publish(PlayerState::Playing, Display::Stream, true, running.mpv.pid());
+        } else if status.paused_for_cache {
+            let showing = self.report.borrow().showing;
+            self.publish(PlayerState::Buffering, showing, false, running.mpv.pid());
+        }
+        if now.duration_since(running.moved_at) >= self.options.stall_timeout {
+            tracing::warn!(
+                target: "player",
+                seconds = self.options.stall_timeout.as_secs_f64(),
+                buffering = status.paused_for_cache,
+                "live playback has not moved; asking for a fresh URL"
+            );
+            if let Some(health) = &self.health {
+                health.player_stall();
+            }
+            running.moved_at = now;
+            // The monitor may still be busy with the last one: one pending stall is enough.
+            let _ = self.stalls.try_send(());
+        }
+        Ok(())
+    }
+
+    fn publish(&self, state: PlayerState, showing: Display, playing_well: bool, pid: Option<u32>) {
+        if let Some(health) = &self.health {
+            health.set_player_state(state);
+            health.set_display(showing);
+        }
+        self.report.send_if_modified(|report| {
+            let next =
+                PlayerReport { state, showing, playing_well, pid, restarts: report.restarts };
+            let changed = *report != next;
+            *report = next;
+            changed
+        });
+    }
+
+    fn restarted(&self, reason: RestartReason, restarts: u64, pid: Option<u32>) {
+        if let Some(health) = &self.health {
+            health.player_restart(reason);
+        }
+        self.report.send_modify(|report| {
+            report.restarts = restarts;
+            report.pid = pid;
+        });
+    }
+}
+
+/// The restart delay after `previous`: the first, then doubling, at most the cap.
+fn next_delay(previous: Duration, options: &SupervisorOptions) -> Duration {
+    if previous.is_zero() { options.restart_first } else { (previous * 2).min(options.restart_cap) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_delays_double_from_one_second_to_the_cap() {
+        let options = SupervisorOptions::new(
+            MpvOptions::new("/run/x"),
+            PathBuf::from("/h.png"),
+            PathBuf::from("/e.png"),
+        );
+        let mut delay = Duration::ZERO;
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            delay = next_delay(delay, &options);
+            seen.push(delay.as_secs());
+        }
+        assert_eq!(seen, [1, 2, 4, 8, 16, 30, 30]);
+    }
+}

@@ -1,0 +1,132 @@
+//! The kiosk's configuration through its public API, the way `main` uses it: every layer at
+//! once, `--check-config`'s output, and the token never shown.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tempfile::TempDir;
+use vimeo_monitor::config::{KioskConfig, KioskSources, Origin, PlayerKind, settings};
+
+const TOKEN: &str = "integration-canary-TOKEN-31337";
+
+/// A complete 1x1 PNG.
+const PNG_1X1: [u8; 67] = [
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+fn write(dir: &TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("write a fixture");
+    path
+}
+
+#[test]
+fn a_deployment_with_every_layer_loads_and_describes_itself() {
+    let dir = TempDir::new().expect("tempdir");
+    let holding = write(&dir, "holding.png", &PNG_1X1);
+    let error = write(&dir, "error.png", &PNG_1X1);
+    let toml = format!(
+        "[metrics]\nport = 9100\n\n[kiosk]\nvimeo_live_event_id = \"https://vimeo.com/event/4242\"\n\
+         holding_image = \"{}\"\ncheck_interval = 20\nplayer = \"cvlc\"\n",
+        holding.display()
+    );
+    let file = write(&dir, "kiosk.toml", toml.as_bytes());
+    let dotenv_text = format!(
+        "# shared with the health exporter\nHEALTH_METRICS_PORT=9100\nVIMEO_TOKEN={TOKEN}\n\
+         ERROR_IMAGE_PATH={}\nCHECK_INTERVAL=15\nVIMEO_SECRET=old-app-secret\n",
+        error.display()
+    );
+    let dotenv = write(&dir, ".env", dotenv_text.as_bytes());
+    let env: BTreeMap<String, String> =
+        [("CHECK_INTERVAL", "12"), ("PLAYER_ARGS", "--fs '--title=Main hall'"), ("HOME", "/root")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    let sources = KioskSources { file: Some(file.clone()), dotenv: Some(dotenv.clone()), env };
+
+    let loaded = match KioskConfig::load(&sources) {
+        Ok(loaded) => loaded,
+        Err(e) => panic!("expected a valid configuration, got:\n{e}"),
+    };
+    let config = &loaded.config;
+    assert_eq!(config.vimeo.event_id, "4242");
+    assert_eq!(config.vimeo.token.expose(), TOKEN);
+    assert_eq!(config.vimeo.check_interval, Duration::from_secs(12));
+    assert_eq!(config.images.holding, holding);
+    assert_eq!(config.images.error, error);
+    assert_eq!(config.player.kind, PlayerKind::Cvlc);
+    assert_eq!(config.player.args, ["--fs", "--title=Main hall"]);
+    assert_eq!(loaded.origin("PLAYER"), Some(&Origin::File(file.clone())));
+    assert_eq!(loaded.origin("ERROR_IMAGE"), Some(&Origin::DotEnv(dotenv.clone())));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.notes.len(), 2, "{:?}", loaded.notes);
+
+    let described = loaded.describe_effective();
+    assert_eq!(described.lines().count(), settings().len(), "{described}");
+    for line in [
+        format!("VIMEO_TOKEN=<redacted>  # .env ({})", dotenv.display()),
+        format!("VIMEO_LIVE_EVENT_ID=4242  # file ({})", file.display()),
+        "CHECK_INTERVAL=12  # environment".to_owned(),
+        format!(
+            "ERROR_IMAGE={}  # .env ({}) as ERROR_IMAGE_PATH",
+            error.display(),
+            dotenv.display()
+        ),
+        "PLAYER_ARGS=--fs '--title=Main hall'  # environment".to_owned(),
+        "# LOG_FILE is not set  # default".to_owned(),
+    ] {
+        assert!(described.lines().any(|l| l == line), "lacks {line:?}:\n{described}");
+    }
+    let everything = format!("{loaded:?}\n{described}\n{:?}", loaded.notes);
+    assert!(!everything.contains(TOKEN), "the token leaked:\n{everything}");
+    assert!(!everything.contains("old-app-secret"), "VIMEO_SECRET leaked:\n{everything}");
+}
+
+#[test]
+fn an_invalid_configuration_lists_every_problem_without_the_token() {
+    let dir = TempDir::new().expect("tempdir");
+    let env: BTreeMap<String, String> = [
+        ("VIMEO_TOKEN", TOKEN),
+        ("VIMEO_LIVE_EVENT_ID", "1"),
+        ("CHECK_INTERVAL", "abc"),
+        ("HOLDING_IMAGE", "/x.png"),
+        ("ERROR_IMAGE", "/etc/passwd"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let sources = KioskSources { dotenv: Some(dir.path().join(".env")), env, file: None };
+    let errors = match KioskConfig::load(&sources) {
+        Ok(loaded) => panic!("expected problems, got {:?}", loaded.config),
+        Err(e) => e,
+    };
+    let text = errors.to_string();
+    let mut expected = vec![
+        "CHECK_INTERVAL=abc: expected a number of seconds, at least 1 (e.g. 10 or 2.5)",
+        "HOLDING_IMAGE=/x.png: no such file",
+    ];
+    if std::path::Path::new("/etc/passwd").is_file() {
+        expected
+            .push("ERROR_IMAGE=/etc/passwd: not an image (PNG, JPEG, GIF, WebP or BMP expected)");
+    }
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+    assert!(!format!("{text}\n{errors:?}").contains(TOKEN));
+}
+
+#[test]
+fn the_runtime_dir_setting_is_used_as_given() {
+    let mut config = KioskConfig::new(
+        "1",
+        vimeo_monitor::vimeo::Token::new(TOKEN.to_owned()),
+        PathBuf::from("/h.png"),
+        PathBuf::from("/e.png"),
+    );
+    assert!(config.runtime_dir().is_absolute());
+    config.runtime_dir = Some(PathBuf::from("/run/kiosk"));
+    assert_eq!(config.runtime_dir(), PathBuf::from("/run/kiosk"));
+}
