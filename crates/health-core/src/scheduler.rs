@@ -284,18 +284,20 @@ impl Context {
 fn log_transition(name: &str, before: Option<RunResult>, now: RunResult, error: Option<&str>) {
     match (before, now) {
         (Some(b), RunResult::Success) if b != RunResult::Success => {
-            tracing::info!(collector = name, "collector recovered");
+            tracing::info!(target: "health.core", collector = name, "collector recovered");
         }
         (_, RunResult::Success) => {}
         (b, _) if b != Some(now) => {
-            tracing::warn!(
+            tracing::warn!(target: "health.core",
                 collector = name,
                 result = now.as_str(),
                 "collector failed: {}",
                 error.unwrap_or("")
             );
         }
-        _ => tracing::debug!(collector = name, result = now.as_str(), "collector still failing"),
+        _ => {
+            tracing::debug!(target: "health.core", collector = name, result = now.as_str(), "collector still failing")
+        }
     }
 }
 

@@ -92,7 +92,7 @@ pub(crate) async fn resolve(host: &str, timeout: Duration) -> Target {
         Ok(Err(e)) => format!("cannot resolve `{host}`: {e}"),
         Err(_) => format!("resolving `{host}` took longer than {timeout:?}"),
     };
-    tracing::debug!(host, %reason, "DNS lookup failed");
+    tracing::debug!(target: "health.network", host, %reason, "DNS lookup failed");
     Target::Failed { elapsed, reason }
 }
 

@@ -113,7 +113,7 @@ impl SpeedTest {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!("speed test not started: no tokio runtime");
+            tracing::warn!(target: "health.network", "speed test not started: no tokio runtime");
             return;
         };
         let interval = self.options.interval;
@@ -163,15 +163,15 @@ async fn run(options: Arc<SpeedtestOptions>, shared: Arc<Mutex<Shared>>, started
     save(&options.state_dir, &shared, started).await;
     let result = match tokio::time::timeout(options.timeout, transfer::measure(&options)).await {
         Ok(Ok(figures)) => {
-            tracing::debug!(?figures, "speed test done");
+            tracing::debug!(target: "health.network", ?figures, "speed test done");
             Ok(figures)
         }
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "speed test failed");
+            tracing::warn!(target: "health.network", error = %e, "speed test failed");
             Err(e.outcome())
         }
         Err(_) => {
-            tracing::warn!(timeout = ?options.timeout, "speed test timed out");
+            tracing::warn!(target: "health.network", timeout = ?options.timeout, "speed test timed out");
             Err(Outcome::Timeout)
         }
     };
@@ -197,7 +197,7 @@ async fn save(dir: &std::path::Path, shared: &Mutex<Shared>, state: State) {
             "speed test state not saved to {} ({e}): make HEALTH_STATE_DIR writable",
             path.display()
         );
-        tracing::warn!("{message}");
+        tracing::warn!(target: "health.network", "{message}");
         message
     });
     lock(shared).save_error = error;

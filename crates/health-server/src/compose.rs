@@ -210,7 +210,7 @@ fn stream(
         Ok((probe, playlist)) => Ok(vec![Box::new(probe), Box::new(playlist)]),
         Err(e) => {
             // TLS set-up failing is not something configuration can fix; run without them.
-            tracing::error!("{e}; the stream collectors are off");
+            tracing::error!(target: "health.server", "{e}; the stream collectors are off");
             Ok(Vec::new())
         }
     }

@@ -82,7 +82,7 @@ impl Exporter {
             .map_err(|source| ExporterError::Bind { addr: listen_addr(config), source })?;
         let composition = compose_with(config, &inputs)?;
         for note in &composition.notes {
-            tracing::warn!("{note}");
+            tracing::warn!(target: "health.server", "{note}");
         }
         let exposition = Exposition::default();
         let scheduler = Scheduler::builder(exposition.clone())
@@ -97,7 +97,7 @@ impl Exporter {
             stop.clone().cancelled_owned(),
             CONNECTION_GRACE,
         ));
-        tracing::info!(address = %local_addr, "serving /metrics, /healthz and /status");
+        tracing::info!(target: "health.server", address = %local_addr, "serving /metrics, /healthz and /status");
         let configured_addr = listen_addr(config);
         Ok(Self {
             scheduler,
@@ -121,11 +121,11 @@ impl Exporter {
         let composition = compose_with(config, &self.inputs)?;
         self.scheduler.reconfigure(composition.collectors, COLLECTOR_DEADLINE).await?;
         for note in &composition.notes {
-            tracing::warn!("{note}");
+            tracing::warn!(target: "health.server", "{note}");
         }
         self.auth.set(config.metrics.bearer_token.clone());
         if listen_addr(config) != self.configured_addr {
-            tracing::warn!(
+            tracing::warn!(target: "health.server",
                 "the listening address changed to {}; it applies at the next restart",
                 listen_addr(config)
             );

@@ -94,12 +94,12 @@ fn load(cli: &Cli) -> Result<Loaded, String> {
         HealthConfig::load(&ConfigSources::from_process(cli.config.clone())).map_err(|errors| {
             // A misspelt variable is often why a value did not take: show the warnings too.
             for warning in &errors.warnings {
-                tracing::warn!("{warning}");
+                tracing::warn!(target: "health.server", "{warning}");
             }
             errors.to_string()
         })?;
     for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
+        tracing::warn!(target: "health.server", "{warning}");
     }
     Ok(loaded)
 }
@@ -111,7 +111,7 @@ async fn once(config: &HealthConfig) -> anyhow::Result<ExitCode> {
     config.network.speedtest_enabled = false;
     let composition = compose(&config)?;
     for note in &composition.notes {
-        tracing::warn!("{note}");
+        tracing::warn!(target: "health.server", "{note}");
     }
     let exposition = Exposition::default();
     let board = Scheduler::builder(exposition.clone())
@@ -145,7 +145,7 @@ async fn serve(cli: &Cli, config: HealthConfig) -> anyhow::Result<()> {
             _ = hangup.recv() => reload(cli, &mut exporter).await,
         }
     }
-    tracing::info!("stopping");
+    tracing::info!(target: "health.server", "stopping");
     exporter.shutdown().await;
     Ok(())
 }
@@ -155,16 +155,16 @@ async fn reload(cli: &Cli, exporter: &mut Exporter) {
     let loaded = match load(cli) {
         Ok(loaded) => loaded,
         Err(problems) => {
-            tracing::error!(
+            tracing::error!(target: "health.server",
                 "reload rejected, the previous configuration stays in force:\n{problems}"
             );
             return;
         }
     };
     match exporter.reload(&loaded.config).await {
-        Ok(()) => tracing::info!("configuration reloaded"),
+        Ok(()) => tracing::info!(target: "health.server", "configuration reloaded"),
         Err(e) => {
-            tracing::error!("reload rejected, the previous configuration stays in force: {e}");
+            tracing::error!(target: "health.server", "reload rejected, the previous configuration stays in force: {e}");
         }
     }
 }

@@ -53,9 +53,15 @@ pub(super) async fn probe(
         probes.sent += 1;
         match pinger.ping(seq, PAYLOAD).await {
             Ok((packet, rtt)) if is_echo_reply(&packet) => probes.rtts.push(rtt),
-            Ok((packet, _)) => tracing::debug!(%addr, ?packet, "ICMP error instead of a reply"),
-            Err(SurgeError::Timeout { .. }) => tracing::trace!(%addr, seq = seq.0, "no reply"),
-            Err(e) => tracing::debug!(%addr, error = %e, "ICMP probe failed"),
+            Ok((packet, _)) => {
+                tracing::debug!(target: "health.network", %addr, ?packet, "ICMP error instead of a reply")
+            }
+            Err(SurgeError::Timeout { .. }) => {
+                tracing::trace!(target: "health.network", %addr, seq = seq.0, "no reply")
+            }
+            Err(e) => {
+                tracing::debug!(target: "health.network", %addr, error = %e, "ICMP probe failed")
+            }
         }
     }
     probes

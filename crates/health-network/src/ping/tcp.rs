@@ -29,8 +29,10 @@ pub(super) async fn probe(addr: IpAddr, port: u16, count: u32, timeout: Duration
             Ok(Err(e)) if e.kind() == ErrorKind::ConnectionRefused => {
                 probes.rtts.push(started.elapsed());
             }
-            Ok(Err(e)) => tracing::debug!(%target, error = %e, "TCP probe failed"),
-            Err(_) => tracing::debug!(%target, "TCP probe timed out"),
+            Ok(Err(e)) => {
+                tracing::debug!(target: "health.network", %target, error = %e, "TCP probe failed")
+            }
+            Err(_) => tracing::debug!(target: "health.network", %target, "TCP probe timed out"),
         }
     }
     probes

@@ -190,7 +190,7 @@ static SETTINGS: [Setting; 18] = [
     Setting {
         name: "LOG_LEVEL",
         alias: None,
-        meaning: "Log level, or tracing filter directives such as info,vimeo_monitor::player=debug.",
+        meaning: "Log level, or tracing filter directives such as info,player=debug.",
         required: None,
         field: Field::LogLevel(access!(log.level)),
     },
@@ -374,7 +374,7 @@ impl Setting {
             }
             Field::LogLevel(_) => "expected trace, debug, info, warn, error or off, or tracing \
                                    directives that each name a level (e.g. \
-                                   info,vimeo_monitor::player=debug)"
+                                   info,player=debug)"
                 .to_owned(),
             Field::LogFile(_) => {
                 "expected an absolute file path (e.g. /var/log/vimeo-monitor/kiosk.log)".to_owned()

@@ -235,7 +235,7 @@ impl Mpv {
     /// events: [`MpvEvent::FileLoaded`] and [`MpvEvent::PlaybackRestart`], or
     /// [`MpvEvent::EndFile`] with reason `error`, after which mpv is idle.
     pub async fn load(&self, target: &str) -> Result<(), PlayerError> {
-        tracing::debug!(media = %redact::url(target), "mpv: loadfile");
+        tracing::debug!(target: "player", media = %redact::url(target), "mpv: loadfile");
         // Two positional arguments only. mpv 0.38 inserted an `index` argument before `options`
         // (`loadfile <url> [<flags> [<index> [<options>]]]`), so a third positional argument
         // means options to mpv <= 0.37 and an index to mpv >= 0.38; `<url> <flags>` means the
@@ -318,7 +318,7 @@ impl Mpv {
         match self.child.try_wait() {
             Ok(status) => status,
             Err(error) => {
-                tracing::warn!(%error, "could not check whether mpv has exited");
+                tracing::warn!(target: "player", %error, "could not check whether mpv has exited");
                 None
             }
         }

@@ -253,7 +253,7 @@ fn accepted_values_are_typed() {
         ("PLAYER_ARGS", "--fs '--window-title=My Event' \"--x=a\\\"b\""),
         ("PLAYER_IPC_TIMEOUT", "0.25"),
         ("PLAYER_STALL_TIMEOUT", "30"),
-        ("LOG_LEVEL", "info,vimeo_monitor::player=debug"),
+        ("LOG_LEVEL", "info,player=debug"),
         ("LOG_FILE", "/var/log/vimeo-monitor/kiosk.log"),
         ("LOG_ROTATION_DAYS", "365"),
         ("LOG_FORMAT", "JSON"),
@@ -269,7 +269,7 @@ fn accepted_values_are_typed() {
     assert_eq!(config.player.args, ["--fs", "--window-title=My Event", "--x=a\"b"]);
     assert_eq!(config.player.ipc_timeout, Duration::from_millis(250));
     assert_eq!(config.player.stall_timeout, Duration::from_secs(30));
-    assert_eq!(config.log.level, "info,vimeo_monitor::player=debug");
+    assert_eq!(config.log.level, "info,player=debug");
     assert_eq!(config.log.file.as_deref(), Some(Path::new("/var/log/vimeo-monitor/kiosk.log")));
     assert_eq!((config.log.rotation_days, config.log.format), (365, LogFormat::Json));
     assert_eq!(config.runtime_dir.as_deref(), Some(Path::new("/run/kiosk")));

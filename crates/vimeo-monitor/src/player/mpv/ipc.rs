@@ -147,7 +147,7 @@ pub(super) fn describe(args: &[Value]) -> String {
 async fn write_lines(mut write: OwnedWriteHalf, mut queue: mpsc::Receiver<String>) {
     while let Some(line) = queue.recv().await {
         if let Err(error) = write.write_all(line.as_bytes()).await {
-            tracing::debug!(%error, "mpv IPC: write failed");
+            tracing::debug!(target: "player", %error, "mpv IPC: write failed");
             break;
         }
     }
@@ -163,13 +163,13 @@ async fn read_lines(read: OwnedReadHalf, pending: Pending, events: broadcast::Se
             Ok(0) => break,
             Ok(_) => {}
             Err(error) => {
-                tracing::debug!(%error, "mpv IPC: read failed");
+                tracing::debug!(target: "player", %error, "mpv IPC: read failed");
                 break;
             }
         }
         // Lossy: a file name that is not UTF-8 must neither end the connection nor lose a reply.
         let Ok(message) = serde_json::from_str::<Value>(&String::from_utf8_lossy(&line)) else {
-            tracing::debug!("mpv IPC: ignoring a line that is not JSON");
+            tracing::debug!(target: "player", "mpv IPC: ignoring a line that is not JSON");
             continue;
         };
         if let Some(event) = parse_event(&message) {
@@ -181,10 +181,12 @@ async fn read_lines(read: OwnedReadHalf, pending: Pending, events: broadcast::Se
                 Some(reply_to) => {
                     let _ = reply_to.send(parse_reply(message));
                 }
-                None => tracing::debug!(id, "mpv IPC: dropping a reply that came too late"),
+                None => {
+                    tracing::debug!(target: "player", id, "mpv IPC: dropping a reply that came too late")
+                }
             }
         } else {
-            tracing::debug!("mpv IPC: ignoring a message with neither event nor request_id");
+            tracing::debug!(target: "player", "mpv IPC: ignoring a message with neither event nor request_id");
         }
     }
     // Dropping the senders fails every waiting request; later ones fail at once.

@@ -113,7 +113,9 @@ pub(super) async fn start(options: &MpvOptions) -> Result<Started, PlayerError> 
         )));
     }
     match std::fs::remove_file(&socket) {
-        Ok(()) => tracing::debug!(socket = %socket.display(), "removed a stale mpv socket"),
+        Ok(()) => {
+            tracing::debug!(target: "player", socket = %socket.display(), "removed a stale mpv socket")
+        }
         Err(error) if error.kind() == io::ErrorKind::NotFound => {}
         Err(error) => return Err(no_socket(format!("could not remove the old socket: {error}"))),
     }
@@ -131,7 +133,7 @@ pub(super) async fn start(options: &MpvOptions) -> Result<Started, PlayerError> 
             _ => PlayerError::Spawn(error),
         })?;
     let pid = child.id().unwrap_or_default();
-    tracing::debug!(pid, socket = %socket.display(), "mpv started");
+    tracing::debug!(target: "player", pid, socket = %socket.display(), "mpv started");
     let output = Output::default();
     let mut drains = JoinSet::new();
     if let Some(stdout) = child.stdout.take() {
@@ -177,7 +179,7 @@ async fn drain(pipe: impl AsyncRead + Unpin, output: Output, pid: u32) {
         let text = redact::urls_in(&String::from_utf8_lossy(&line));
         let text = child_output::quote(&text, LINE_CHARS);
         if !text.is_empty() {
-            tracing::info!(mpv_pid = pid, "mpv: {text}");
+            tracing::info!(target: "player", mpv_pid = pid, "mpv: {text}");
             output.push(text);
         }
     }
@@ -188,7 +190,9 @@ pub(super) fn signal_group(pgid: u32, signal: Signal) {
     let Ok(raw) = i32::try_from(pgid) else { return };
     match killpg(Pid::from_raw(raw), signal) {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-        Err(error) => tracing::warn!(pgid, %signal, %error, "could not signal mpv's process group"),
+        Err(error) => {
+            tracing::warn!(target: "player", pgid, %signal, %error, "could not signal mpv's process group")
+        }
     }
 }
 
@@ -197,14 +201,14 @@ pub(super) async fn stop(child: &mut Child, grace: Duration) {
     let Some(pid) = child.id() else { return };
     signal_group(pid, Signal::SIGTERM);
     if let Ok(status) = tokio::time::timeout(grace, child.wait()).await {
-        tracing::debug!(pid, ?status, "mpv stopped");
+        tracing::debug!(target: "player", pid, ?status, "mpv stopped");
     } else {
         if !grace.is_zero() {
-            tracing::warn!(pid, ?grace, "mpv did not stop after SIGTERM: sending SIGKILL");
+            tracing::warn!(target: "player", pid, ?grace, "mpv did not stop after SIGTERM: sending SIGKILL");
         }
         signal_group(pid, Signal::SIGKILL);
         if tokio::time::timeout(KILL_WAIT, child.wait()).await.is_err() {
-            tracing::error!(
+            tracing::error!(target: "player",
                 pid,
                 "mpv did not die within {KILL_WAIT:?} of SIGKILL; tokio reaps it when it does"
             );
