@@ -291,7 +291,12 @@ impl Section {
                 Err(why) => {
                     dropped += 1;
                     if state.warned.insert(sample.name) {
-                        tracing::warn!(target: "health.core", collector = %self.name, metric = sample.name, "dropping samples: {why}");
+                        tracing::warn!(
+                            target: "health.core",
+                            collector = %self.name,
+                            metric = sample.name,
+                            "dropping samples: {why}",
+                        );
                     }
                 }
             }

@@ -288,7 +288,8 @@ fn log_transition(name: &str, before: Option<RunResult>, now: RunResult, error: 
         }
         (_, RunResult::Success) => {}
         (b, _) if b != Some(now) => {
-            tracing::warn!(target: "health.core",
+            tracing::warn!(
+                target: "health.core",
                 collector = name,
                 result = now.as_str(),
                 "collector failed: {}",
@@ -296,7 +297,12 @@ fn log_transition(name: &str, before: Option<RunResult>, now: RunResult, error: 
             );
         }
         _ => {
-            tracing::debug!(target: "health.core", collector = name, result = now.as_str(), "collector still failing")
+            tracing::debug!(
+                target: "health.core",
+                collector = name,
+                result = now.as_str(),
+                "collector still failing"
+            );
         }
     }
 }

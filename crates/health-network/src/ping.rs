@@ -216,7 +216,12 @@ impl Pinger {
             last[i] = match socket {
                 Some(Ok(client)) => {
                     let kind = icmp::socket_type(client);
-                    tracing::debug!(target: "health.network", family, raw = kind == Type::RAW, "ICMP socket opened");
+                    tracing::debug!(
+                        target: "health.network",
+                        family,
+                        raw = kind == Type::RAW,
+                        "ICMP socket opened",
+                    );
                     Some(kind)
                 }
                 Some(Err(e)) => {
@@ -230,7 +235,8 @@ impl Pinger {
                             }
                             _ => "hosts are reported down".to_owned(),
                         };
-                        tracing::warn!(target: "health.network",
+                        tracing::warn!(
+                            target: "health.network",
                             "cannot open an {family} socket, neither datagram nor raw ({}); {fallback}; \
                              to fix, {ICMP_FIX}",
                             e.to_string().lines().next().unwrap_or_default()

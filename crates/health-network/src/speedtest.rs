@@ -171,7 +171,11 @@ async fn run(options: Arc<SpeedtestOptions>, shared: Arc<Mutex<Shared>>, started
             Err(e.outcome())
         }
         Err(_) => {
-            tracing::warn!(target: "health.network", timeout = ?options.timeout, "speed test timed out");
+            tracing::warn!(
+                target: "health.network",
+                timeout = ?options.timeout,
+                "speed test timed out",
+            );
             Err(Outcome::Timeout)
         }
     };

@@ -97,7 +97,11 @@ impl Exporter {
             stop.clone().cancelled_owned(),
             CONNECTION_GRACE,
         ));
-        tracing::info!(target: "health.server", address = %local_addr, "serving /metrics, /healthz and /status");
+        tracing::info!(
+            target: "health.server",
+            address = %local_addr,
+            "serving /metrics, /healthz and /status",
+        );
         let configured_addr = listen_addr(config);
         Ok(Self {
             scheduler,
@@ -125,7 +129,8 @@ impl Exporter {
         }
         self.auth.set(config.metrics.bearer_token.clone());
         if listen_addr(config) != self.configured_addr {
-            tracing::warn!(target: "health.server",
+            tracing::warn!(
+                target: "health.server",
                 "the listening address changed to {}; it applies at the next restart",
                 listen_addr(config)
             );

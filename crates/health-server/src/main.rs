@@ -155,7 +155,8 @@ async fn reload(cli: &Cli, exporter: &mut Exporter) {
     let loaded = match load(cli) {
         Ok(loaded) => loaded,
         Err(problems) => {
-            tracing::error!(target: "health.server",
+            tracing::error!(
+                target: "health.server",
                 "reload rejected, the previous configuration stays in force:\n{problems}"
             );
             return;
@@ -164,7 +165,10 @@ async fn reload(cli: &Cli, exporter: &mut Exporter) {
     match exporter.reload(&loaded.config).await {
         Ok(()) => tracing::info!(target: "health.server", "configuration reloaded"),
         Err(e) => {
-            tracing::error!(target: "health.server", "reload rejected, the previous configuration stays in force: {e}");
+            tracing::error!(
+                target: "health.server",
+                "reload rejected, the previous configuration stays in force: {e}",
+            );
         }
     }
 }

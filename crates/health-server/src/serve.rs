@@ -42,7 +42,10 @@ pub async fn serve(
                     Ok((stream, _)) => stream,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(target: "health.server", "accepting a connection failed: {e}");
+                        tracing::warn!(
+                            target: "health.server",
+                            "accepting a connection failed: {e}",
+                        );
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -51,7 +54,10 @@ pub async fn serve(
                 let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 connections.spawn(async move {
                     if let Err(e) = connection.await {
-                        tracing::debug!(target: "health.server", "connection ended with an error: {e}");
+                        tracing::debug!(
+                            target: "health.server",
+                            "connection ended with an error: {e}",
+                        );
                     }
                 });
             }
@@ -59,7 +65,10 @@ pub async fn serve(
     }
     drop(listener);
     if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-        tracing::debug!(target: "health.server", "connections still busy after {grace:?}; closing them");
+        tracing::debug!(
+            target: "health.server",
+            "connections still busy after {grace:?}; closing them",
+        );
     }
     connections.shutdown().await;
 }

@@ -155,7 +155,12 @@ pub async fn probe(
     let Ok((status, stdout, stderr)) = finished else {
         // `kill` sends SIGKILL and waits, so no zombie is left behind.
         if let Err(e) = child.kill().await {
-            tracing::debug!(target: "health.stream", url = %redacted, error = %e, "killing ffprobe");
+            tracing::debug!(
+                target: "health.stream",
+                url = %redacted,
+                error = %e,
+                "killing ffprobe",
+            );
         }
         return Err(ProbeError::Timeout { url: redacted, timeout: options.timeout });
     };
@@ -183,7 +188,11 @@ fn parse(stdout: &[u8]) -> Result<StreamFacts, serde_json::Error> {
     let lenient = match serde_json::from_slice::<ffprobe::FfProbe>(stdout) {
         Ok(typed) => Lenient::from(typed),
         Err(e) => {
-            tracing::debug!(target: "health.stream", error = %e, "ffprobe output does not fit ffprobe::FfProbe; lenient parse");
+            tracing::debug!(
+                target: "health.stream",
+                error = %e,
+                "ffprobe output does not fit ffprobe::FfProbe; lenient parse",
+            );
             serde_json::from_slice::<Lenient>(stdout)?
         }
     };

@@ -153,7 +153,12 @@ fn read_text(path: &Path, snapshot: &mut Snapshot) -> Option<String> {
     match crate::roots::read_optional(path) {
         Ok(text) => text,
         Err(e) if no_reading(&e) => {
-            tracing::debug!(target: "health.system", path = %path.display(), error = %e, "sensor has no reading");
+            tracing::debug!(
+                target: "health.system",
+                path = %path.display(),
+                error = %e,
+                "sensor has no reading",
+            );
             None
         }
         Err(e) => {
@@ -181,7 +186,12 @@ fn read_celsius(path: &Path, snapshot: &mut Snapshot) -> Option<f64> {
         }
     };
     if !PLAUSIBLE_CELSIUS.contains(&celsius) {
-        tracing::debug!(target: "health.system", path = %path.display(), celsius, "dropping an implausible temperature");
+        tracing::debug!(
+            target: "health.system",
+            path = %path.display(),
+            celsius,
+            "dropping an implausible temperature",
+        );
         return None;
     }
     Some(celsius)

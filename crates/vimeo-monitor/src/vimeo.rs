@@ -244,7 +244,8 @@ impl VimeoClient {
             *self.not_before.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(Instant::now() + wait);
         }
-        tracing::debug!(target: "monitor",
+        tracing::debug!(
+            target: "monitor",
             result = answer.result_label(),
             elapsed_ms = duration.as_millis(),
             "Vimeo API: {answer}"
@@ -268,7 +269,8 @@ impl VimeoClient {
             }
             let delay = self.backoff.delay(retry, &mut fastrand::Rng::new());
             retry += 1;
-            tracing::debug!(target: "monitor",
+            tracing::debug!(
+                target: "monitor",
                 retry,
                 max_retries = self.max_retries,
                 delay_ms = delay.as_millis(),

@@ -54,13 +54,18 @@ pub(super) async fn probe(
         match pinger.ping(seq, PAYLOAD).await {
             Ok((packet, rtt)) if is_echo_reply(&packet) => probes.rtts.push(rtt),
             Ok((packet, _)) => {
-                tracing::debug!(target: "health.network", %addr, ?packet, "ICMP error instead of a reply")
+                tracing::debug!(
+                    target: "health.network",
+                    %addr,
+                    ?packet,
+                    "ICMP error instead of a reply",
+                );
             }
             Err(SurgeError::Timeout { .. }) => {
-                tracing::trace!(target: "health.network", %addr, seq = seq.0, "no reply")
+                tracing::trace!(target: "health.network", %addr, seq = seq.0, "no reply");
             }
             Err(e) => {
-                tracing::debug!(target: "health.network", %addr, error = %e, "ICMP probe failed")
+                tracing::debug!(target: "health.network", %addr, error = %e, "ICMP probe failed");
             }
         }
     }

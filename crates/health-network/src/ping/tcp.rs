@@ -30,7 +30,7 @@ pub(super) async fn probe(addr: IpAddr, port: u16, count: u32, timeout: Duration
                 probes.rtts.push(started.elapsed());
             }
             Ok(Err(e)) => {
-                tracing::debug!(target: "health.network", %target, error = %e, "TCP probe failed")
+                tracing::debug!(target: "health.network", %target, error = %e, "TCP probe failed");
             }
             Err(_) => tracing::debug!(target: "health.network", %target, "TCP probe timed out"),
         }

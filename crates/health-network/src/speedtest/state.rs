@@ -135,12 +135,22 @@ impl State {
         let path = dir.join(FILE_NAME);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(target: "health.network", path = %path.display(), error = %e, "speed test state unreadable, starting fresh");
+                tracing::warn!(
+                    target: "health.network",
+                    path = %path.display(),
+                    error = %e,
+                    "speed test state unreadable, starting fresh",
+                );
                 Self::default()
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::default(),
             Err(e) => {
-                tracing::warn!(target: "health.network", path = %path.display(), error = %e, "speed test state unreadable, starting fresh");
+                tracing::warn!(
+                    target: "health.network",
+                    path = %path.display(),
+                    error = %e,
+                    "speed test state unreadable, starting fresh",
+                );
                 Self::default()
             }
         }

@@ -78,7 +78,12 @@ pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32,
     let Ok((status, stdout, stderr)) = finished else {
         // `kill` sends SIGKILL and waits, so no zombie is left behind.
         if let Err(e) = child.kill().await {
-            tracing::debug!(target: "health.system", path = %path.display(), error = %e, "killing vcgencmd");
+            tracing::debug!(
+                target: "health.system",
+                path = %path.display(),
+                error = %e,
+                "killing vcgencmd",
+            );
         }
         return Err(VcgencmdError::Timeout { path: path.to_owned(), timeout });
     };
@@ -97,7 +102,12 @@ pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32,
     if let Some(hint) = PERMISSION_HINTS.iter().find(|hint| lowercase.contains(*hint))
         && (!status.success() || throttle::parse_vcgencmd(&output).is_err())
     {
-        tracing::debug!(target: "health.system", path = %path.display(), hint, "vcgencmd lacks permission");
+        tracing::debug!(
+            target: "health.system",
+            path = %path.display(),
+            hint,
+            "vcgencmd lacks permission",
+        );
         return Err(VcgencmdError::PermissionDenied { path: path.to_owned(), detail: output });
     }
     if !status.success() {

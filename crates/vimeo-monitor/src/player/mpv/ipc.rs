@@ -182,11 +182,18 @@ async fn read_lines(read: OwnedReadHalf, pending: Pending, events: broadcast::Se
                     let _ = reply_to.send(parse_reply(message));
                 }
                 None => {
-                    tracing::debug!(target: "player", id, "mpv IPC: dropping a reply that came too late")
+                    tracing::debug!(
+                        target: "player",
+                        id,
+                        "mpv IPC: dropping a reply that came too late",
+                    );
                 }
             }
         } else {
-            tracing::debug!(target: "player", "mpv IPC: ignoring a message with neither event nor request_id");
+            tracing::debug!(
+                target: "player",
+                "mpv IPC: ignoring a message with neither event nor request_id",
+            );
         }
     }
     // Dropping the senders fails every waiting request; later ones fail at once.

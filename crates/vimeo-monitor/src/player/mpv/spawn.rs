@@ -114,7 +114,11 @@ pub(super) async fn start(options: &MpvOptions) -> Result<Started, PlayerError> 
     }
     match std::fs::remove_file(&socket) {
         Ok(()) => {
-            tracing::debug!(target: "player", socket = %socket.display(), "removed a stale mpv socket")
+            tracing::debug!(
+                target: "player",
+                socket = %socket.display(),
+                "removed a stale mpv socket",
+            );
         }
         Err(error) if error.kind() == io::ErrorKind::NotFound => {}
         Err(error) => return Err(no_socket(format!("could not remove the old socket: {error}"))),
@@ -191,7 +195,13 @@ pub(super) fn signal_group(pgid: u32, signal: Signal) {
     match killpg(Pid::from_raw(raw), signal) {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
         Err(error) => {
-            tracing::warn!(target: "player", pgid, %signal, %error, "could not signal mpv's process group")
+            tracing::warn!(
+                target: "player",
+                pgid,
+                %signal,
+                %error,
+                "could not signal mpv's process group",
+            );
         }
     }
 }
@@ -204,11 +214,17 @@ pub(super) async fn stop(child: &mut Child, grace: Duration) {
         tracing::debug!(target: "player", pid, ?status, "mpv stopped");
     } else {
         if !grace.is_zero() {
-            tracing::warn!(target: "player", pid, ?grace, "mpv did not stop after SIGTERM: sending SIGKILL");
+            tracing::warn!(
+                target: "player",
+                pid,
+                ?grace,
+                "mpv did not stop after SIGTERM: sending SIGKILL",
+            );
         }
         signal_group(pid, Signal::SIGKILL);
         if tokio::time::timeout(KILL_WAIT, child.wait()).await.is_err() {
-            tracing::error!(target: "player",
+            tracing::error!(
+                target: "player",
                 pid,
                 "mpv did not die within {KILL_WAIT:?} of SIGKILL; tokio reaps it when it does"
             );
