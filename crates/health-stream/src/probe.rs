@@ -132,6 +132,10 @@ pub async fn probe(
     let mut input = std::ffi::OsString::from("file:");
     input.push(playlist);
     let mut child = Command::new(&options.ffprobe)
+        // Children need none of the kiosk's secrets in their environment.
+        .env_remove("VIMEO_TOKEN")
+        .env_remove("VIMEO_SECRET")
+        .env_remove("HEALTH_METRICS_BEARER_TOKEN")
         .args(["-v", "error", "-rw_timeout", &rw_timeout, "-protocol_whitelist", PROTOCOLS])
         .args(["-read_intervals", READ_INTERVALS])
         .args(["-show_entries", "packet=size,pts_time,duration_time"])

@@ -140,12 +140,13 @@ fn log_change(
     last_problem: &mut Option<String>,
 ) {
     match answer {
-        Answer::Misconfigured { fix, .. } => {
+        Answer::Misconfigured { .. } => {
+            // The answer names the fix itself.
             let problem = answer.to_string();
             if last_problem.as_deref() != Some(problem.as_str()) {
                 tracing::error!(
                     target: "monitor",
-                    "{problem}: {fix}; checking again every {} s",
+                    "{problem}; checking again every {} s",
                     policy.misconfigured_interval().as_secs()
                 );
                 *last_problem = Some(problem);

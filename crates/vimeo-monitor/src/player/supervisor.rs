@@ -249,9 +249,17 @@ impl Supervisor {
     async fn spawn(&mut self) -> Result<Running, PlayerError> {
         self.publish(PlayerState::Starting, Display::Nothing, false, None);
         let mpv = Mpv::spawn(&self.options.mpv).await?;
-        if let (Some(health), Ok(version)) = (&self.health, mpv.version().await) {
-            tracing::info!(target: "player", %version, pid = ?mpv.pid(), "mpv started");
-            health.player_info("mpv", "no");
+        let pid = mpv.pid().unwrap_or_default();
+        match mpv.version().await {
+            Ok(version) => {
+                tracing::info!(target: "player", %version, pid, "mpv started");
+                if let Some(health) = &self.health {
+                    health.player_info("mpv", "no");
+                }
+            }
+            Err(e) => {
+                tracing::debug!(target: "player", error = %e, pid, "mpv did not tell its version");
+            }
         }
         let events = mpv.events();
         Ok(Running {
@@ -265,15 +273,23 @@ impl Supervisor {
     }
 
     /// Watches `running` until it must be replaced, or `None` on shutdown.
+    ///
+    /// Every request to mpv races the cancellation: a hung mpv holds each one for up to the IPC
+    /// timeout (a status round for two), and shutting down must not wait for that.
     async fn supervise(&mut self, running: &mut Running) -> Option<Trouble> {
+        let cancel = self.cancel.clone();
         let mut ticker = tokio::time::interval(self.options.check_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            if let Err(trouble) = self.apply_want(running).await {
+            let applied = tokio::select! {
+                () = cancel.cancelled() => return None,
+                applied = self.apply_want(running) => applied,
+            };
+            if let Err(trouble) = applied {
                 return Some(trouble);
             }
             tokio::select! {
-                () = self.cancel.cancelled() => return None,
+                () = cancel.cancelled() => return None,
                 changed = self.want.changed() => {
                     if changed.is_err() {
                         return None;
@@ -285,7 +301,11 @@ impl Supervisor {
                     Err(broadcast::error::RecvError::Closed) => return Some(Trouble::Exited),
                 },
                 _ = ticker.tick() => {
-                    if let Err(trouble) = self.check(running).await {
+                    let checked = tokio::select! {
+                        () = cancel.cancelled() => return None,
+                        checked = self.check(running) => checked,
+                    };
+                    if let Err(trouble) = checked {
                         return Some(trouble);
                     }
                 }

@@ -125,6 +125,10 @@ pub(super) async fn start(options: &MpvOptions) -> Result<Started, PlayerError> 
     }
 
     let mut child = Command::new(&options.binary)
+        // Children need none of the kiosk's secrets in their environment.
+        .env_remove("VIMEO_TOKEN")
+        .env_remove("VIMEO_SECRET")
+        .env_remove("HEALTH_METRICS_BEARER_TOKEN")
         .args(arguments(options, &socket))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,0 +1,450 @@
+//! The kiosk binary end to end: the real `vimeo-monitor`, a real mpv (headless: `--no-config
+//! --vo=null --ao=null`), a real live HLS stream from `ffmpeg -re` served on 127.0.0.1, and the
+//! fake Vimeo API speaking the real wire format. Nothing else is contacted: the network collector
+//! is always off.
+//!
+//! Each test starts its own kiosk, stream and fake, waits with deadlines rather than fixed
+//! sleeps, and leaves nothing running (the [`Kiosk`] guard stops the kiosk and its tree). The
+//! figures the issue sets (a new mpv within 2 s of a crash, exit within 5 s of SIGTERM) are
+//! asserted as such and printed with `--no-capture`. A failing test prints the kiosk's log.
+
+#[path = "../../health-stream/tests/support/mod.rs"]
+mod hls;
+#[path = "support/kiosk.rs"]
+mod kiosk;
+#[path = "support/media.rs"]
+mod media;
+#[path = "support/vimeo_api.rs"]
+mod vimeo_api;
+
+use std::time::{Duration, Instant};
+
+use kiosk::{
+    Images, Kiosk, Metrics, Proc, Settings, Stream, assert_no_canary, exists, free_port, process,
+    processes, run_to_exit, signal,
+};
+use nix::sys::signal::Signal;
+use vimeo_api::{Reply, VimeoApi};
+
+/// The longest wait for the screen to follow the API (a check every second).
+const SCREEN: Duration = Duration::from_secs(15);
+/// The longest wait for mpv to open the live stream and play a second of it.
+const PLAY: Duration = Duration::from_secs(20);
+/// The longest wait for a collector's figure to show in `/metrics`.
+const METRICS: Duration = Duration::from_secs(20);
+
+const HEALTHY: &str = "vimeo_monitor_script_healthy";
+const STREAM_STATE: &str = "vimeo_monitor_stream_state";
+const PLAYER_STATE: &str = "vimeo_monitor_player_state";
+const API_REQUESTS: &str = "vimeo_monitor_api_requests_total";
+const CONSECUTIVE_ERRORS: &str = "vimeo_monitor_api_consecutive_errors";
+const RESTARTS: &str = "vimeo_monitor_player_restarts_total";
+const STALLS: &str = "vimeo_monitor_player_stalls_total";
+const AVAILABLE: &str = "vimeo_monitor_stream_available";
+const STALLED: &str = "vimeo_monitor_stream_stalled";
+
+fn live(url: &str) -> Reply {
+    Reply::Live { url: url.to_owned() }
+}
+
+/// `stream_state` is `state` and the kiosk is healthy: it shows what that state calls for.
+fn consistent(metrics: &Metrics, state: &str) -> bool {
+    metrics.is(STREAM_STATE, &[("state", state)], 1.0) && metrics.is(HEALTHY, &[], 1.0)
+}
+
+/// Neither the token nor the signature in `/metrics`, `/status` or the kiosk's log.
+async fn assert_no_canary_outside(kiosk: &Kiosk) {
+    let metrics = kiosk.http_get("/metrics").await;
+    let status = kiosk.http_get("/status").await;
+    let log = kiosk.stderr();
+    assert_no_canary([("/metrics", &*metrics), ("/status", &*status), ("the log", &*log)]);
+}
+
+/// Neither the token nor the signature in the argv of the kiosk or any process below it.
+fn assert_no_canary_in_argv(kiosk: &Kiosk) -> Vec<Proc> {
+    let mut seen = kiosk.descendants();
+    seen.extend(process(kiosk.pid()));
+    for process in &seen {
+        assert_no_canary([(process.comm.as_str(), process.cmdline.as_str())]);
+    }
+    seen
+}
+
+/// Not started, live, available soon, rate limited, a server outage while the stream plays and
+/// the recovery from it, then unauthorized, with `/metrics` checked at each step. The 401 comes
+/// last: after one the kiosk checks again only every 60 s (`Policy::misconfigured_interval`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_journey_with_health_monitoring() {
+    let images = Images::new();
+    let stream = Stream::start().await;
+    let url = stream.url();
+    let api = VimeoApi::start().await;
+    let port = free_port();
+    let kiosk = Kiosk::start(&Settings::new(&api, &images).health(port));
+
+    // Not started (400/10008): the holding image.
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+    kiosk
+        .wait_for_metrics("offline, idle and healthy", METRICS, |m| {
+            consistent(m, "offline")
+                && m.value(API_REQUESTS, &[("result", "offline")]) > Some(0.0)
+                && m.is(PLAYER_STATE, &[("state", "idle")], 1.0)
+                && m.is(AVAILABLE, &[], 0.0)
+        })
+        .await;
+    assert_eq!(kiosk.listening_ports(), [port], "the kiosk listens on the metrics port only");
+
+    // Live: mpv plays the URL the API gave, and the stream collectors watch it.
+    api.set(live(&url));
+    kiosk.wait_until_playing(&url, PLAY).await;
+    kiosk
+        .wait_for_metrics("live, playing, stream available and moving", METRICS, |m| {
+            consistent(m, "live")
+                && m.is(PLAYER_STATE, &[("state", "playing")], 1.0)
+                && m.value(API_REQUESTS, &[("result", "live")]) > Some(0.0)
+                && m.is(AVAILABLE, &[], 1.0)
+                && m.is(STALLED, &[], 0.0)
+        })
+        .await;
+    assert_no_canary_in_argv(&kiosk);
+
+    // Available soon (503/7900): offline again, and the collectors stop watching.
+    api.set(Reply::AvailableSoon);
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+    kiosk
+        .wait_for_metrics("offline again, nothing watched", METRICS, |m| {
+            consistent(m, "offline") && m.is(AVAILABLE, &[], 0.0)
+        })
+        .await;
+
+    // Rate limited (429, Retry-After: 3): no request until it has passed. Queued right after a
+    // request, so that the next one gets it.
+    let before = api.requests();
+    kiosk.wait_for("a request", SCREEN, async || (api.requests() > before).then_some(())).await;
+    api.queue(vec![Reply::RateLimited { retry_after: Some(3), reset: None }]);
+    let limited = api.requests();
+    kiosk.wait_for("the 429", SCREEN, async || (api.requests() > limited).then_some(())).await;
+    kiosk
+        .wait_for("the request after it", SCREEN, async || {
+            (api.requests() > limited + 1).then_some(())
+        })
+        .await;
+    let times = api.request_times();
+    let gap = times[limited + 1] - times[limited];
+    eprintln!("after the 429 (Retry-After: 3): the next request came {gap:?} later");
+    assert!(gap >= Duration::from_secs(3), "a request {gap:?} after the 429");
+    assert!(gap < Duration::from_secs(6), "requests resumed only {gap:?} after the 429");
+    kiosk
+        .wait_for_metrics("one rate-limited request, still offline", METRICS, |m| {
+            m.is(API_REQUESTS, &[("result", "rate_limited")], 1.0) && consistent(m, "offline")
+        })
+        .await;
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+
+    // A server outage (500) while the stream plays: it keeps playing past ERROR_THRESHOLD (2).
+    api.set(live(&url));
+    kiosk.wait_until_playing(&url, PLAY).await;
+    let entry = kiosk.entry().await.expect("mpv's playlist entry");
+    let before = api.requests();
+    api.set(Reply::ServerError(500));
+    let outage = async {
+        kiosk
+            .wait_for("five failed checks", SCREEN, async || {
+                (api.requests() >= before + 5).then_some(())
+            })
+            .await;
+    };
+    tokio::join!(outage, kiosk.keeps_playing(&url, Duration::from_secs(4)));
+    kiosk
+        .wait_for_metrics("still live and healthy through the outage", METRICS, |m| {
+            consistent(m, "live")
+                && m.value(CONSECUTIVE_ERRORS, &[]) >= Some(3.0)
+                && m.value(API_REQUESTS, &[("result", "server_error")]) >= Some(3.0)
+        })
+        .await;
+    kiosk.keeps_playing(&url, Duration::from_secs(1)).await;
+
+    // Recovery: the API answers again; the same stream plays on, not reloaded.
+    api.set(live(&url));
+    kiosk
+        .wait_for_metrics("errors cleared", METRICS, |m| {
+            consistent(m, "live") && m.is(CONSECUTIVE_ERRORS, &[], 0.0)
+        })
+        .await;
+    kiosk.keeps_playing(&url, Duration::from_secs(1)).await;
+    assert_eq!(kiosk.entry().await, Some(entry), "the stream was loaded again");
+
+    // Unauthorized (401): the error image after that one check, without waiting for a threshold.
+    let before = api.requests();
+    api.set(Reply::Unauthorized);
+    let shown = kiosk.wait_for_path(images.error(), SCREEN).await;
+    let times = api.request_times();
+    assert!(times.len() <= before + 2, "{} checks before the error image", times.len() - before);
+    let after_check = shown - times[times.len() - 1];
+    eprintln!("401: the error image {after_check:?} after the request");
+    assert!(after_check < Duration::from_millis(1500), "{after_check:?} after the 401");
+    kiosk
+        .wait_for_metrics("error state, healthy", METRICS, |m| {
+            consistent(m, "error") && m.is(API_REQUESTS, &[("result", "client_error")], 1.0)
+        })
+        .await;
+
+    assert_no_canary_outside(&kiosk).await;
+}
+
+/// mpv killed outright: a new one within 2 s of the kill, showing the stream again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_player_is_replaced_within_two_seconds() {
+    let images = Images::new();
+    let stream = Stream::start().await;
+    let url = stream.url();
+    let api = VimeoApi::start().await;
+    api.set(live(&url));
+    let kiosk = Kiosk::start(&Settings::new(&api, &images).health(free_port()));
+    kiosk.wait_until_playing(&url, PLAY).await;
+    let old = kiosk.mpv().expect("the kiosk's mpv");
+
+    signal(old.pid, Signal::SIGKILL);
+    let killed = Instant::now();
+    let (new, loaded) = kiosk
+        .wait_for("a new mpv with the stream loaded", SCREEN, async || {
+            let mpv = kiosk.mpv().filter(|mpv| mpv.pid != old.pid)?;
+            (kiosk.path().await? == url).then_some(mpv)
+        })
+        .await;
+    let playing = kiosk.wait_until_playing(&url, PLAY).await;
+    let (loaded, playing) = (loaded - killed, playing - killed);
+    eprintln!("SIGKILL: new mpv (pid {}) has the stream loaded after {loaded:?}", new.pid);
+    eprintln!("SIGKILL: ... and plays it (position moving) from {playing:?} after the kill");
+    assert!(loaded <= Duration::from_secs(2), "the stream came back {loaded:?} after the kill");
+    assert!(!exists(old.pid), "the killed mpv was not reaped: {:?}", process(old.pid));
+    kiosk
+        .wait_for_metrics("one restart, reason exited", METRICS, |m| {
+            m.is(RESTARTS, &[("reason", "exited")], 1.0)
+                && m.is(RESTARTS, &[("reason", "hung")], 0.0)
+                && consistent(m, "live")
+        })
+        .await;
+}
+
+/// mpv stopped (SIGSTOP) no longer answers: it is killed as a process group, reaped, and
+/// replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_player_is_killed_and_replaced() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let kiosk = Kiosk::start(&Settings::new(&api, &images).health(free_port()));
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+    let old = kiosk.mpv().expect("the kiosk's mpv");
+    assert_eq!(old.pgrp, old.pid, "mpv leads its own process group");
+
+    signal(old.pid, Signal::SIGSTOP);
+    let stopped = Instant::now();
+    let (new, shown) = kiosk
+        .wait_for("a new mpv showing the holding image", SCREEN, async || {
+            let mpv = kiosk.mpv().filter(|mpv| mpv.pid != old.pid)?;
+            (kiosk.path().await? == images.holding()).then_some(mpv)
+        })
+        .await;
+    eprintln!(
+        "SIGSTOP: new mpv (pid {}) shows the holding image {:?} later",
+        new.pid,
+        shown - stopped
+    );
+    assert!(!exists(old.pid), "the stopped mpv is still there: {:?}", process(old.pid));
+    let group: Vec<_> = processes().into_iter().filter(|p| p.pgrp == old.pid).collect();
+    assert!(group.is_empty(), "left in the stopped mpv's process group: {group:?}");
+    kiosk
+        .wait_for_metrics("one restart, reason hung", METRICS, |m| {
+            m.is(RESTARTS, &[("reason", "hung")], 1.0) && consistent(m, "offline")
+        })
+        .await;
+}
+
+/// The encoder dies: mpv stops moving, the kiosk asks the API at once (not at its next check,
+/// 30 s away) and loads the fresh URL it gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_stream_is_reloaded_with_a_fresh_url() {
+    let images = Images::new();
+    let (mut first, second) = tokio::join!(Stream::start(), Stream::start());
+    let (first_url, second_url) = (first.url(), second.url());
+    let api = VimeoApi::start().await;
+    api.set(live(&first_url));
+    let settings = Settings::new(&api, &images).health(free_port()).set("CHECK_INTERVAL", "30");
+    let kiosk = Kiosk::start(&settings);
+    kiosk.wait_until_playing(&first_url, PLAY).await;
+    assert_eq!(api.requests(), 1, "one check so far: the next is 30 s away");
+
+    api.set(live(&second_url));
+    first.kill_encoder();
+    let killed = Instant::now();
+    // Progress as the supervisor counts it: the position rises while mpv is not buffering.
+    let mut position = kiosk.time_pos().await;
+    let mut progressed = Instant::now();
+    let deadline = killed + Duration::from_secs(25);
+    while kiosk.path().await.as_deref() != Some(&second_url) {
+        assert!(Instant::now() < deadline, "no fresh URL loaded");
+        let now = kiosk.time_pos().await;
+        let buffering = kiosk.property("paused-for-cache").await.and_then(|v| v.as_bool());
+        if now > position && buffering == Some(false) {
+            progressed = Instant::now();
+        }
+        if now > position {
+            position = now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let loaded = Instant::now();
+    let times = api.request_times();
+    assert_eq!(times.len(), 2, "one check after the stall, none before it");
+    let check = times[1];
+    eprintln!(
+        "stall: playback last progressed {:?} after the encoder died; the API was asked {:?} \
+         after that (PLAYER_STALL_TIMEOUT=4); the fresh URL was loaded {:?} after the kill",
+        progressed - killed,
+        check - progressed,
+        loaded - killed,
+    );
+    assert!(check >= killed + Duration::from_secs(4), "asked before a stall could be seen");
+    kiosk.wait_until_playing(&second_url, PLAY).await;
+    kiosk
+        .wait_for_metrics("a stall counted, live and healthy", METRICS, |m| {
+            m.is(STALLS, &[], 1.0) && consistent(m, "live")
+        })
+        .await;
+}
+
+/// SIGTERM: exit 0 within 5 s, mpv and every other child gone, the metrics port closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_everything_within_five_seconds() {
+    let images = Images::new();
+    let stream = Stream::start().await;
+    let url = stream.url();
+    let api = VimeoApi::start().await;
+    api.set(live(&url));
+    let port = free_port();
+    let mut kiosk = Kiosk::start(&Settings::new(&api, &images).health(port));
+    kiosk.wait_until_playing(&url, PLAY).await;
+    kiosk.wait_for_metrics("live", METRICS, |m| consistent(m, "live")).await;
+    let mpv = kiosk.mpv().expect("the kiosk's mpv");
+    let tree = kiosk.descendants();
+
+    let (status, took) = kiosk.terminate(Duration::from_secs(10)).await;
+    eprintln!("SIGTERM: exited ({status}) after {took:?}");
+    assert_eq!(status.code(), Some(0));
+    assert!(took <= Duration::from_secs(5), "took {took:?}");
+    assert!(!exists(mpv.pid), "mpv left behind: {:?}", process(mpv.pid));
+    let left: Vec<_> = tree.iter().filter_map(|p| process(p.pid)).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let socket = kiosk.runtime_dir().to_str().expect("a UTF-8 path").to_owned();
+    let strays: Vec<_> = processes().into_iter().filter(|p| p.cmdline.contains(&socket)).collect();
+    assert!(strays.is_empty(), "an mpv of this kiosk's is still somewhere: {strays:?}");
+    let connect = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
+    assert!(connect.is_err(), "the metrics port is still open");
+}
+
+/// Health monitoring off (the default): no port is opened, even with a port configured, and
+/// the kiosk works as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_health_monitoring_no_port_is_opened() {
+    let images = Images::new();
+    let stream = Stream::start().await;
+    let url = stream.url();
+    let api = VimeoApi::start().await;
+    let port = free_port();
+    let settings = Settings::new(&api, &images).set("HEALTH_METRICS_PORT", &port.to_string());
+    let kiosk = Kiosk::start(&settings);
+
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+    assert_eq!(kiosk.listening_ports(), [0u16; 0], "listening while offline");
+    api.set(live(&url));
+    kiosk.wait_until_playing(&url, PLAY).await;
+    assert_eq!(kiosk.listening_ports(), [0u16; 0], "listening while live");
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    api.set(Reply::NotStarted);
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+}
+
+/// While live, with every collector running, no process of the kiosk's carries the token or
+/// the signed URL in its argv (readable by every user of the machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_any_command_line() {
+    let images = Images::new();
+    let stream = Stream::start().await;
+    let url = stream.url();
+    let api = VimeoApi::start().await;
+    api.set(live(&url));
+    let kiosk = Kiosk::start(&Settings::new(&api, &images).health(free_port()));
+    kiosk.wait_until_playing(&url, PLAY).await;
+
+    // ffprobe runs every 2 s for a fraction of a second: look often for a while.
+    let mut names = std::collections::BTreeSet::new();
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until {
+        names.extend(assert_no_canary_in_argv(&kiosk).into_iter().map(|p| p.comm));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("processes looked at: {names:?}");
+    assert!(names.contains("mpv") && names.contains("vimeo-monitor"), "{names:?}");
+    assert!(names.contains("ffprobe"), "never caught ffprobe running: {names:?}");
+    assert_no_canary_outside(&kiosk).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_token_exits_2_naming_it() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let output = run_to_exit(&Settings::new(&api, &images).without("VIMEO_TOKEN"), &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("VIMEO_TOKEN"), "{stderr}");
+    assert_eq!(api.requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_check_interval_exits_2_naming_it() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let settings = Settings::new(&api, &images).set("CHECK_INTERVAL", "soon");
+    let output = run_to_exit(&settings, &[]).await;
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CHECK_INTERVAL") && stderr.contains("soon"), "{stderr}");
+    assert_no_canary([("stdout", &*stdout), ("stderr", &*stderr)]);
+    assert_eq!(api.requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_shows_the_token_redacted() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let output = run_to_exit(&Settings::new(&api, &images), &["--check-config"]).await;
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.lines().any(|line| line.starts_with("VIMEO_TOKEN=<redacted>")), "{stdout}");
+    assert!(stdout.contains("CHECK_INTERVAL=1"), "{stdout}");
+    assert_no_canary([("stdout", &*stdout), ("stderr", &*stderr)]);
+    assert_eq!(api.requests(), 0, "--check-config asks nothing");
+}
+
+/// SIGTERM while mpv hangs (stopped) and a health check of it is waiting for its answer, with
+/// the default `PLAYER_IPC_TIMEOUT` of 5 s: still out within 5 s, the stopped mpv killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_hung_player_still_exits_within_five_seconds() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let mut kiosk = Kiosk::start(&Settings::new(&api, &images).set("PLAYER_IPC_TIMEOUT", "5"));
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+    let mpv = kiosk.mpv().expect("the kiosk's mpv");
+    signal(mpv.pid, Signal::SIGSTOP);
+    // The supervisor asks mpv how it is every second: one request is now waiting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let (status, took) = kiosk.terminate(Duration::from_secs(20)).await;
+    eprintln!("SIGTERM with mpv stopped: exited ({status}) after {took:?}");
+    assert_eq!(status.code(), Some(0));
+    assert!(took <= Duration::from_secs(5), "took {took:?}");
+    assert!(!exists(mpv.pid), "mpv left behind: {:?}", process(mpv.pid));
+}
