@@ -448,3 +448,34 @@ async fn sigterm_with_a_hung_player_still_exits_within_five_seconds() {
     assert!(took <= Duration::from_secs(5), "took {took:?}");
     assert!(!exists(mpv.pid), "mpv left behind: {:?}", process(mpv.pid));
 }
+
+/// Under systemd (`Type=notify`): READY=1 once the first screen is up, then WATCHDOG=1 while
+/// the main loop runs, over the real notification protocol (a datagram socket in NOTIFY_SOCKET).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_hears_ready_then_watchdog_pings() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&path).unwrap();
+    let settings = Settings::new(&api, &images).set("NOTIFY_SOCKET", path.to_str().unwrap());
+    let kiosk = Kiosk::start(&settings);
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut buffer = [0u8; 512];
+    while Instant::now() < deadline {
+        let received = tokio::time::timeout_at(deadline.into(), socket.recv(&mut buffer)).await;
+        let Ok(Ok(n)) = received else { break };
+        messages.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        let watchdogs = messages.iter().filter(|m| m.contains("WATCHDOG=1")).count();
+        if messages.iter().any(|m| m.contains("READY=1")) && watchdogs >= 2 {
+            break;
+        }
+    }
+    let ready = messages.iter().position(|m| m.contains("READY=1"));
+    assert!(ready.is_some(), "no READY=1: {messages:?}\n{}", kiosk.stderr());
+    let pings = messages.iter().filter(|m| m.contains("WATCHDOG=1")).count();
+    assert!(pings >= 2, "watchdog pings: {messages:?}");
+    // READY=1 only once the holding image is on screen.
+    assert_eq!(kiosk.path().await.as_deref(), Some(images.holding()));
+}
