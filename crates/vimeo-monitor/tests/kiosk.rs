@@ -476,6 +476,6 @@ async fn systemd_hears_ready_then_watchdog_pings() {
     assert!(ready.is_some(), "no READY=1: {messages:?}\n{}", kiosk.stderr());
     let pings = messages.iter().filter(|m| m.contains("WATCHDOG=1")).count();
     assert!(pings >= 2, "watchdog pings: {messages:?}");
-    // READY=1 only once the holding image is on screen.
-    assert_eq!(kiosk.path().await.as_deref(), Some(images.holding()));
+    // READY=1 is sent once mpv has taken the holding image; it is on screen moments later.
+    kiosk.wait_for_path(images.holding(), Duration::from_secs(2)).await;
 }
