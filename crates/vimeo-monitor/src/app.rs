@@ -7,7 +7,7 @@ use std::path::Path;
 use health_script::{Display, ScriptHealth};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{KioskConfig, PlayerKind};
+use crate::config::KioskConfig;
 use crate::monitor::{self, Hooks, Policy, Screen};
 use crate::player::mpv::MpvOptions;
 use crate::player::supervisor::{Player, SupervisorOptions};
@@ -27,9 +27,6 @@ pub enum AppError {
     /// The Vimeo client refused its settings.
     #[error(transparent)]
     Vimeo(#[from] VimeoSetupError),
-    /// A player other than mpv was asked for.
-    #[error("PLAYER={0}: this version drives mpv only (set PLAYER=mpv)")]
-    Player(PlayerKind),
 }
 
 /// Health monitoring inside the kiosk: its configuration, when `HEALTH_MONITORING_ENABLED`.
@@ -51,9 +48,6 @@ pub async fn run(
     alive: Box<dyn Fn() + Send>,
     cancel: CancellationToken,
 ) -> Result<(), AppError> {
-    if config.player.kind != PlayerKind::Mpv {
-        return Err(AppError::Player(config.player.kind));
-    }
     let runtime_dir = config.runtime_dir();
     private_dir(&runtime_dir)?;
     let client = VimeoClient::new(VimeoOptions {

@@ -95,12 +95,9 @@ pub struct PlayerSettings {
 /// Which media player plays the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlayerKind {
-    /// `mpv`, driven over its JSON IPC socket.
+    /// `mpv`, driven over its JSON IPC socket. The only one: cvlc and ffplay cannot switch
+    /// content or report playback without a restart, and would need the signed URL in argv.
     Mpv,
-    /// `cvlc`, VLC without its interface.
-    Cvlc,
-    /// `ffplay`, from FFmpeg.
-    Ffplay,
 }
 
 impl PlayerKind {
@@ -108,8 +105,6 @@ impl PlayerKind {
     pub fn program(self) -> &'static str {
         match self {
             Self::Mpv => "mpv",
-            Self::Cvlc => "cvlc",
-            Self::Ffplay => "ffplay",
         }
     }
 }
@@ -272,8 +267,6 @@ mod tests {
     #[test]
     fn player_kinds_name_their_program() {
         assert_eq!(PlayerKind::Mpv.to_string(), "mpv");
-        assert_eq!(PlayerKind::Cvlc.program(), "cvlc");
-        assert_eq!(PlayerKind::Ffplay.program(), "ffplay");
         assert_eq!(LogFormat::Json.to_string(), "json");
     }
 }

@@ -32,7 +32,7 @@ fn a_deployment_with_every_layer_loads_and_describes_itself() {
     let error = write(&dir, "error.png", &PNG_1X1);
     let toml = format!(
         "[metrics]\nport = 9100\n\n[kiosk]\nvimeo_live_event_id = \"https://vimeo.com/event/4242\"\n\
-         holding_image = \"{}\"\ncheck_interval = 20\nplayer = \"cvlc\"\n",
+         holding_image = \"{}\"\ncheck_interval = 20\nplayer = \"mpv\"\n",
         holding.display()
     );
     let file = write(&dir, "kiosk.toml", toml.as_bytes());
@@ -59,7 +59,7 @@ fn a_deployment_with_every_layer_loads_and_describes_itself() {
     assert_eq!(config.vimeo.check_interval, Duration::from_secs(12));
     assert_eq!(config.images.holding, holding);
     assert_eq!(config.images.error, error);
-    assert_eq!(config.player.kind, PlayerKind::Cvlc);
+    assert_eq!(config.player.kind, PlayerKind::Mpv);
     assert_eq!(config.player.args, ["--fs", "--title=Main hall"]);
     assert_eq!(loaded.origin("PLAYER"), Some(&Origin::File(file.clone())));
     assert_eq!(loaded.origin("ERROR_IMAGE"), Some(&Origin::DotEnv(dotenv.clone())));

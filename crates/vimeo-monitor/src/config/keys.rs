@@ -332,7 +332,7 @@ impl Setting {
             Field::Seconds(_, Minimum::AboveZero) => "seconds > 0".to_owned(),
             Field::Count(_, min, max) => format!("whole number {min}-{max}"),
             Field::Image(_) => format!("absolute path of a {} file", image::FORMATS),
-            Field::Player(_) => "mpv, cvlc or ffplay".to_owned(),
+            Field::Player(_) => "mpv".to_owned(),
             Field::Args(_) => "options, quoted as in a shell".to_owned(),
             Field::LogLevel(_) => {
                 "trace, debug, info, warn, error, off, or directives like info,target=debug"
@@ -367,7 +367,11 @@ impl Setting {
             Field::Image(_) => {
                 "expected an absolute path (e.g. /opt/vimeo-monitor/holding.png)".to_owned()
             }
-            Field::Player(_) => "expected mpv, cvlc or ffplay".to_owned(),
+            Field::Player(_) => {
+                "expected mpv (cvlc and ffplay are not supported: they cannot switch content \
+                 or report playback without a restart)"
+                    .to_owned()
+            }
             Field::Args(_) => {
                 "expected player options as text, quoted as in a shell, or a TOML array of strings"
                     .to_owned()

@@ -92,14 +92,9 @@ pub(crate) fn token(value: &Value) -> Option<Token> {
     sendable.then(|| Token::new(s.to_owned()))
 }
 
-/// `mpv`, `cvlc` or `ffplay`, any case.
+/// `mpv`, any case.
 pub(crate) fn player(value: &Value) -> Option<PlayerKind> {
-    match value.as_str()?.trim().to_ascii_lowercase().as_str() {
-        "mpv" => Some(PlayerKind::Mpv),
-        "cvlc" => Some(PlayerKind::Cvlc),
-        "ffplay" => Some(PlayerKind::Ffplay),
-        _ => None,
-    }
+    value.as_str()?.trim().eq_ignore_ascii_case("mpv").then_some(PlayerKind::Mpv)
 }
 
 /// Player options: text split like a shell would, or a TOML array of strings taken as they are.
@@ -258,8 +253,9 @@ mod tests {
     #[test]
     fn players_and_formats() {
         assert_eq!(player(&text("MPV")), Some(PlayerKind::Mpv));
-        assert_eq!(player(&text(" cvlc ")), Some(PlayerKind::Cvlc));
-        assert_eq!(player(&text("ffplay")), Some(PlayerKind::Ffplay));
+        assert_eq!(player(&text(" mpv ")), Some(PlayerKind::Mpv));
+        assert_eq!(player(&text("cvlc")), None);
+        assert_eq!(player(&text("ffplay")), None);
         assert_eq!(player(&text("vlc")), None);
         assert_eq!(log_format(&text("JSON")), Some(LogFormat::Json));
         assert_eq!(log_format(&text("logfmt")), None);

@@ -179,7 +179,8 @@ fn every_setting_names_the_key_the_value_and_what_is_allowed() {
         ("HOLDING_IMAGE", "/x.png", "no such file"),
         ("HOLDING_IMAGE", &dir, "is a directory, not an image file"),
         ("ERROR_IMAGE", "/etc/passwd", "not an image (PNG, JPEG, GIF, WebP or BMP expected)"),
-        ("PLAYER", "vlc", "expected mpv, cvlc or ffplay"),
+        ("PLAYER", "vlc", "expected mpv (cvlc and ffplay are not supported"),
+        ("PLAYER", "cvlc", "expected mpv"),
         (
             "PLAYER_ARGS",
             unterminated,
@@ -249,7 +250,7 @@ fn accepted_values_are_typed() {
         ("API_TIMEOUT", "1.5"),
         ("MAX_RETRIES", "0"),
         ("ERROR_THRESHOLD", "100"),
-        ("PLAYER", "FFPLAY"),
+        ("PLAYER", "MPV"),
         ("PLAYER_ARGS", "--fs '--window-title=My Event' \"--x=a\\\"b\""),
         ("PLAYER_IPC_TIMEOUT", "0.25"),
         ("PLAYER_STALL_TIMEOUT", "30"),
@@ -265,7 +266,7 @@ fn accepted_values_are_typed() {
     assert_eq!(config.vimeo.check_interval, Duration::from_millis(2500));
     assert_eq!(config.vimeo.api_timeout, Duration::from_millis(1500));
     assert_eq!((config.vimeo.max_retries, config.vimeo.error_threshold), (0, 100));
-    assert_eq!(config.player.kind, PlayerKind::Ffplay);
+    assert_eq!(config.player.kind, PlayerKind::Mpv);
     assert_eq!(config.player.args, ["--fs", "--window-title=My Event", "--x=a\"b"]);
     assert_eq!(config.player.ipc_timeout, Duration::from_millis(250));
     assert_eq!(config.player.stall_timeout, Duration::from_secs(30));
@@ -280,7 +281,7 @@ fn accepted_values_are_typed() {
 fn the_environment_beats_dotenv_which_beats_the_toml_file() {
     let kiosk = Kiosk::new();
     let file = kiosk
-        .write("kiosk.toml", "[kiosk]\ncheck_interval = 30\nmax_retries = 1\nplayer = \"cvlc\"\n");
+        .write("kiosk.toml", "[kiosk]\ncheck_interval = 30\nmax_retries = 1\nplayer = \"MPV\"\n");
     let dotenv = kiosk.write(".env", "CHECK_INTERVAL=20\nMAX_RETRIES=2\n");
     let all = |env_pairs: &[(&str, &str)]| KioskSources {
         file: Some(file.clone()),
@@ -293,7 +294,7 @@ fn the_environment_beats_dotenv_which_beats_the_toml_file() {
     assert_eq!(loaded.origin("CHECK_INTERVAL"), Some(&Origin::Environment));
     assert_eq!(loaded.config.vimeo.max_retries, 2);
     assert_eq!(loaded.origin("MAX_RETRIES"), Some(&Origin::DotEnv(dotenv.clone())));
-    assert_eq!(loaded.config.player.kind, PlayerKind::Cvlc);
+    assert_eq!(loaded.config.player.kind, PlayerKind::Mpv);
     assert_eq!(loaded.origin("PLAYER"), Some(&Origin::File(file.clone())));
     assert_eq!(loaded.origin("LOG_LEVEL"), Some(&Origin::Default));
 
@@ -353,7 +354,11 @@ fn dotenv_problems_say_where_the_value_came_from() {
         "{}",
         problems[0]
     );
-    assert_eq!(problems[1], format!("PLAYER=vlc (from {shown}): expected mpv, cvlc or ffplay"));
+    assert!(
+        problems[1].starts_with(&format!("PLAYER=vlc (from {shown}): expected mpv (")),
+        "{}",
+        problems[1]
+    );
 }
 
 #[test]
@@ -610,7 +615,7 @@ fn every_problem_is_reported_at_once() {
     );
     assert!(lines[4].starts_with("HOLDING_IMAGE is not set: "), "{text}");
     assert_eq!(lines[5], "ERROR_IMAGE=/nowhere.png: no such file");
-    assert_eq!(lines[6], "PLAYER=vlc: expected mpv, cvlc or ffplay");
+    assert!(lines[6].starts_with("PLAYER=vlc: expected mpv ("), "{text}");
     assert_eq!(lines[7], "LOG_FORMAT=xml: expected text or json");
     assert_eq!(errors.warnings.len(), 1, "{:?}", errors.warnings);
 }
