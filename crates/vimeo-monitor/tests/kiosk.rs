@@ -479,3 +479,82 @@ async fn systemd_hears_ready_then_watchdog_pings() {
     // READY=1 is sent once mpv has taken the holding image; it is on screen moments later.
     kiosk.wait_for_path(images.holding(), Duration::from_secs(2)).await;
 }
+
+/// `LOG_FILE` with `LOG_FORMAT=json`: a dated file (`kiosk.log.YYYY-MM-DD`, UTC, one per day)
+/// next to older ones, pruned at start to `LOG_ROTATION_DAYS` files; every line on stderr and in
+/// the file is a JSON object with the component's target; state changes are logged once each,
+/// not once per poll; no secret in either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_go_to_a_dated_file_and_old_files_are_pruned() {
+    let images = Images::new();
+    let stream = Stream::start().await;
+    let url = stream.url();
+    let api = VimeoApi::start().await;
+    let logs = tempfile::tempdir().unwrap();
+    // Five days of older files, oldest first (pruning goes by creation time), and one file of
+    // someone else's that must be left alone.
+    let old: Vec<String> = (20..25).map(|day| format!("kiosk.log.2026-10-{day}")).collect();
+    for name in &old {
+        std::fs::write(logs.path().join(name), "{}\n").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(logs.path().join("other.log"), "keep me\n").unwrap();
+    let settings = Settings::new(&api, &images)
+        .set("LOG_FILE", logs.path().join("kiosk.log").to_str().unwrap())
+        .set("LOG_FORMAT", "json")
+        .set("LOG_ROTATION_DAYS", "3");
+    let today_before = utc_date();
+    let mut kiosk = Kiosk::start(&settings);
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+    api.set(live(&url));
+    kiosk.wait_until_playing(&url, PLAY).await;
+    // A few more checks that change nothing: they must not add a line each.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, _) = kiosk.terminate(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(0));
+    let today_after = utc_date();
+
+    let mut names: Vec<String> = std::fs::read_dir(logs.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let today = [today_before, today_after]
+        .into_iter()
+        .map(|day| format!("kiosk.log.{day}"))
+        .find(|name| names.contains(name))
+        .unwrap_or_else(|| panic!("no file for today among {names:?}"));
+    // Three kept: the two newest older files and today's.
+    assert_eq!(names, [&old[3], &old[4], &today, "other.log"], "{names:?}");
+
+    let file = std::fs::read_to_string(logs.path().join(&today)).unwrap();
+    let stderr = kiosk.stderr();
+    assert_no_canary([("the log file", &*file), ("stderr", &*stderr)]);
+    for (place, text) in [("the log file", &file), ("stderr", &stderr)] {
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not JSON in {place} ({e}): {line}"))
+            })
+            .collect();
+        let targets: Vec<&str> = lines.iter().filter_map(|l| l["target"].as_str()).collect();
+        assert_eq!(targets.len(), lines.len(), "a line without a target in {place}");
+        for target in ["monitor", "player"] {
+            assert!(targets.contains(&target), "no `{target}` line in {place}: {targets:?}");
+        }
+        let messages: Vec<&str> =
+            lines.iter().filter_map(|l| l["fields"]["message"].as_str()).collect();
+        assert!(messages.len() > 2, "{place}: {messages:?}");
+        // About 8 polls ran: state changes are logged, polls that change nothing are not.
+        let monitor_info =
+            lines.iter().filter(|l| l["target"] == "monitor" && l["level"] == "INFO").count();
+        assert!((2..=5).contains(&monitor_info), "{place}: {monitor_info} info lines: {text}");
+    }
+}
+
+/// Today's date in UTC, as the log file names have it.
+fn utc_date() -> String {
+    let output = std::process::Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}

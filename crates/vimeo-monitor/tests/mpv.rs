@@ -301,7 +301,7 @@ async fn a_stopped_mpv_times_out_and_recovers_after_sigcont() {
     let media = Media::new();
     let video = media.video("video.ts", 10);
     let runtime = tempfile::tempdir().unwrap();
-    let timeout = Duration::from_millis(500);
+    let timeout = Duration::from_secs(1);
     let mpv = Mpv::spawn(&MpvOptions { ipc_timeout: timeout, ..options(&runtime) }).await.unwrap();
     let pid = mpv.pid().unwrap();
     let mut events = mpv.events();
@@ -313,8 +313,9 @@ async fn a_stopped_mpv_times_out_and_recovers_after_sigcont() {
     let error = mpv.status().await.unwrap_err();
     let took = started.elapsed();
     assert!(matches!(error, PlayerError::Timeout { .. }), "{error:?}");
-    // Bounded by the timeout; the upper slack is generous for a loaded CI machine.
-    assert!(took >= timeout && took < timeout + Duration::from_secs(2), "{took:?}");
+    // One round of requests, all in flight at once: a hang is known after one timeout, not
+    // one per request or per batch (two would be 2 s).
+    assert!(took >= timeout && took < timeout * 19 / 10, "{took:?}");
     let url = format!("http://127.0.0.1:9/live.m3u8?token={CANARY}");
     let error = mpv.load(&url).await.unwrap_err();
     let error = format!("{error} {error:?}");
@@ -357,23 +358,23 @@ async fn stop_terminates_and_reaps_the_whole_group() {
 }
 
 #[tokio::test]
-async fn stop_escalates_to_sigkill() {
+async fn a_stopped_mpv_is_woken_to_quit_without_waiting_out_the_grace() {
     let runtime = tempfile::tempdir().unwrap();
     let mpv = spawn(&runtime).await;
     let pid = mpv.pid().unwrap();
-    // A stopped process holds SIGTERM pending (mpv handles it: `--input-terminal=yes`); only
-    // SIGKILL ends it. SIGSTOP takes effect asynchronously, so wait until it has.
+    // A stopped process holds SIGTERM pending until it runs again. SIGSTOP takes effect
+    // asynchronously, so wait until it has.
     signal(pid, Signal::SIGSTOP);
     let deadline = Instant::now() + Duration::from_secs(2);
     while stat(pid).is_none_or(|(state, _, _)| state != 'T') {
         assert!(Instant::now() < deadline, "mpv did not stop: {:?}", stat(pid));
         std::thread::sleep(Duration::from_millis(5));
     }
-    let grace = Duration::from_millis(300);
+    let grace = Duration::from_secs(10);
     let started = Instant::now();
     mpv.stop(grace).await;
     let took = started.elapsed();
-    assert!(took >= grace && took < Duration::from_secs(3), "{took:?}");
+    assert!(took < grace / 2, "SIGCONT after SIGTERM should let it quit: {took:?}");
     assert_gone(pid);
 }
 

@@ -269,15 +269,24 @@ impl Mpv {
     /// Reads the properties of [`PlayerStatus`], all requests in flight at once, so the whole
     /// round takes at most about one [`MpvOptions::ipc_timeout`]. Fails with the first error.
     pub async fn status(&self) -> Result<PlayerStatus, PlayerError> {
-        let (idle, time_pos, paused_for_cache, cache_seconds, vo_drops, decoder_drops) = tokio::join!(
+        let (
+            idle,
+            time_pos,
+            paused_for_cache,
+            cache_seconds,
+            vo_drops,
+            decoder_drops,
+            hwdec,
+            path,
+            eof_reached,
+            paused,
+        ) = tokio::join!(
             self.get_property::<bool>("idle-active"),
             self.get_property::<f64>("time-pos"),
             self.get_property::<bool>("paused-for-cache"),
             self.get_property::<f64>("demuxer-cache-duration"),
             self.get_property::<u64>("frame-drop-count"),
             self.get_property::<u64>("decoder-frame-drop-count"),
-        );
-        let (hwdec, path, eof_reached, paused) = tokio::join!(
             self.get_property::<String>("hwdec-current"),
             self.get_property::<String>("path"),
             self.get_property::<bool>("eof-reached"),

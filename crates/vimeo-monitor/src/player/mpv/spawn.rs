@@ -214,6 +214,9 @@ pub(super) fn signal_group(pgid: u32, signal: Signal) {
 pub(super) async fn stop(child: &mut Child, grace: Duration) {
     let Some(pid) = child.id() else { return };
     signal_group(pid, Signal::SIGTERM);
+    // A stopped mpv (SIGSTOP, a debugger) keeps SIGTERM pending until it runs again: wake it
+    // so it can quit now rather than after the whole grace period.
+    signal_group(pid, Signal::SIGCONT);
     if let Ok(status) = tokio::time::timeout(grace, child.wait()).await {
         tracing::debug!(target: "player", pid, ?status, "mpv stopped");
     } else {
@@ -269,6 +272,42 @@ mod tests {
         }
         options.fullscreen = false;
         assert!(!arguments(&options, &socket).iter().any(|a| a == "--fullscreen=yes"));
+    }
+
+    /// A child in its own process group that ignores SIGTERM, as a hung mpv would.
+    fn stubborn_child() -> Child {
+        tokio::process::Command::new("sh")
+            .args(["-c", "trap '' TERM; echo ready; while :; do sleep 1; done"])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn stop_escalates_to_sigkill_for_the_whole_group() {
+        use tokio::io::AsyncBufReadExt;
+
+        let mut child = stubborn_child();
+        let pid = child.id().unwrap();
+        // Wait until the trap is set, or SIGTERM would kill the shell before it ignores it.
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        assert_eq!(stdout.next_line().await.unwrap().as_deref(), Some("ready"));
+        let grace = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        stop(&mut child, grace).await;
+        let took = started.elapsed();
+        assert!(took >= grace, "SIGTERM is ignored, so it must wait out the grace: {took:?}");
+        assert!(child.id().is_none(), "reaped");
+        // The group empties: the shell's `sleep` got SIGKILL too (it lingers only until its
+        // new parent reaps it).
+        let group = Pid::from_raw(i32::try_from(pid).unwrap());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while killpg(group, None::<Signal>).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "the group outlived SIGKILL");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     #[test]
