@@ -17,6 +17,8 @@
 
 use crate::{Collector, Exposition, MetricDesc, MetricKind, SampleValue, Snapshot};
 
+pub mod bench;
+
 /// Everything wrong with `snapshot` as an output of `collector`: samples of undescribed metrics,
 /// wrong label names, wrong kinds, and descriptions breaking Prometheus conventions.
 pub fn conformance_problems(collector: &dyn Collector, snapshot: &Snapshot) -> Vec<String> {

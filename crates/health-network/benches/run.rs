@@ -7,15 +7,14 @@
 use std::time::{Duration, Instant};
 
 use health_core::Collector;
+use health_core::testing::bench;
 use health_network::{NetworkCollector, NetworkOptions, PingMethod, PingOptions, SysRoots};
 
 const WARM_UP: usize = 5;
 const RUNS: usize = 100;
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        // `cargo test --all-targets` runs benches without `--bench`: nothing to measure then.
-        eprintln!("run with `cargo bench -p health-network --bench run`");
+    if !bench::invoked_by_cargo_bench("cargo bench -p health-network --bench run") {
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

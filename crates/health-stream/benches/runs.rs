@@ -15,6 +15,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use health_core::testing::bench::{self, Durations, ms};
 use health_core::{Collector, SampleValue, Snapshot};
 use health_stream::probe::ProbeOptions;
 use health_stream::{StreamOptions, StreamSource, VariantChoice};
@@ -29,9 +30,7 @@ const PLAYLIST_RUNS: usize = 200;
 const PLAYLIST_PAUSE: Duration = Duration::from_millis(10);
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        // `cargo test --all-targets` runs benches without `--bench`: nothing to measure then.
-        eprintln!("run with `cargo bench -p health-stream --bench runs`");
+    if !bench::invoked_by_cargo_bench("cargo bench -p health-stream --bench runs") {
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -77,8 +76,8 @@ async fn bench() {
         bare_ffprobe(&url).await;
         bare_times.push(start.elapsed());
     }
-    let collector = Stats::of(collector_times);
-    let bare = Stats::of(bare_times);
+    let collector = Durations::of(collector_times);
+    let bare = Durations::of(bare_times);
     println!(
         "ffprobe run (collector)      median {}  p90 {}  min {}  max {}  ({PROBE_RUNS} runs)",
         ms(collector.at(0.5)),
@@ -100,7 +99,7 @@ async fn bench() {
 
     // 2. playlist run without the segment download: fetch, parse, tracking.
     let (_, playlist) = health_stream::collectors(options(&source, false)).expect("HTTP clients");
-    let plain = Stats::of(playlist_runs(&playlist).await);
+    let plain = Durations::of(playlist_runs(&playlist).await);
     println!(
         "playlist run (no segments)   median {}  p90 {}  p99 {}  max {}  ({PLAYLIST_RUNS} runs)",
         ms(plain.at(0.5)),
@@ -112,7 +111,7 @@ async fn bench() {
     // 3. playlist run with the segment download, which the run hands to a task of its own.
     let segments_before = server.requests(".ts");
     let (_, playlist) = health_stream::collectors(options(&source, true)).expect("HTTP clients");
-    let with_segments = Stats::of(playlist_runs(&playlist).await);
+    let with_segments = Durations::of(playlist_runs(&playlist).await);
     let downloads = server.requests(".ts") - segments_before;
     println!(
         "playlist run (segments on)   median {}  p99 {}  ({PLAYLIST_RUNS} runs, {downloads} \
@@ -178,36 +177,6 @@ async fn bare_ffprobe(url: &str) {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// Sorted run times.
-struct Stats(Vec<Duration>);
-
-impl Stats {
-    fn of(mut times: Vec<Duration>) -> Self {
-        assert!(!times.is_empty(), "no runs measured");
-        times.sort();
-        Self(times)
-    }
-
-    /// The `q` quantile, nearest rank.
-    fn at(&self, q: f64) -> Duration {
-        self.0[((self.0.len() - 1) as f64 * q).round() as usize]
-    }
-
-    fn min(&self) -> Duration {
-        self.0[0]
-    }
-
-    fn max(&self) -> Duration {
-        self.0[self.0.len() - 1]
-    }
-}
-
-/// Milliseconds, with two decimals below 10 ms.
-fn ms(duration: Duration) -> String {
-    let ms = duration.as_secs_f64() * 1000.0;
-    if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.1} ms") }
 }
 
 /// `VmHWM` of `/proc/self/status`, in KiB.

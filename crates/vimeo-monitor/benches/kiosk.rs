@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use health_core::testing::bench::{self, Durations, ms};
 use hls::{EncoderOptions, HlsServer, LiveEncoder};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -62,9 +63,7 @@ const SHOW_WITHIN: Duration = Duration::from_secs(20);
 const STOP_WITHIN: Duration = Duration::from_secs(10);
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        // `cargo test --all-targets` runs benches without `--bench`: nothing to measure then.
-        eprintln!("run with `cargo bench -p vimeo-monitor --bench kiosk`");
+    if !bench::invoked_by_cargo_bench("cargo bench -p vimeo-monitor --bench kiosk") {
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -109,7 +108,7 @@ struct Figures {
     live: Memory,
     /// After the latency rounds, with the peak of the whole run.
     end: Memory,
-    latency: Stats,
+    latency: Durations,
 }
 
 /// Starts the kiosk, takes its memory with the holding image and with the stream, measures the
@@ -136,7 +135,7 @@ async fn run_kiosk(setup: &Setup, health: bool) -> Figures {
     println!("{name}  live stream    {live_memory}  (mpv VmRSS {})", mpv_rss(mpv));
     if health {
         let (bytes, samples) = scrapes.last().map_or((0, 0), |s: &Scrape| (s.bytes, s.samples));
-        let times = Stats::of(scrapes.iter().map(|s| s.took).collect());
+        let times = Durations::of(scrapes.iter().map(|s| s.took).collect());
         println!(
             "{name}  /metrics       median {}  max {}  ({} scrapes; the last {bytes} bytes, \
              {samples} samples)",
@@ -156,17 +155,17 @@ async fn run_kiosk(setup: &Setup, health: bool) -> Figures {
             rounds.push(round);
         }
     }
-    let latency = Stats::of(rounds.iter().map(|r| r.restart - r.answer).collect());
-    let kiosk_part = Stats::of(rounds.iter().map(|r| r.start_file - r.answer).collect());
-    let mpv_part = Stats::of(rounds.iter().map(|r| r.restart - r.start_file).collect());
-    let from_switch = Stats::of(rounds.iter().map(|r| r.restart - r.switch).collect());
+    let latency = Durations::of(rounds.iter().map(|r| r.restart - r.answer).collect());
+    let kiosk_part = Durations::of(rounds.iter().map(|r| r.start_file - r.answer).collect());
+    let mpv_part = Durations::of(rounds.iter().map(|r| r.restart - r.start_file).collect());
+    let from_switch = Durations::of(rounds.iter().map(|r| r.restart - r.switch).collect());
     println!(
         "{name}  live latency   median {}  min {}  max {}  ({} rounds; API answer \"live\" -> \
          mpv playback-restart)",
         ms(latency.at(0.5)),
         ms(latency.min()),
         ms(latency.max()),
-        latency.0.len(),
+        latency.len(),
     );
     println!(
         "{name}    of which     kiosk (answer -> mpv start-file) median {}  max {}; mpv \
@@ -645,34 +644,4 @@ impl Drop for Ipc {
 /// A target without its query string, for messages.
 fn without_query(target: &str) -> &str {
     target.split('?').next().unwrap_or(target)
-}
-
-/// Sorted durations.
-struct Stats(Vec<Duration>);
-
-impl Stats {
-    fn of(mut times: Vec<Duration>) -> Self {
-        assert!(!times.is_empty(), "nothing measured");
-        times.sort();
-        Self(times)
-    }
-
-    /// The `q` quantile, nearest rank.
-    fn at(&self, q: f64) -> Duration {
-        self.0[((self.0.len() - 1) as f64 * q).round() as usize]
-    }
-
-    fn min(&self) -> Duration {
-        self.0[0]
-    }
-
-    fn max(&self) -> Duration {
-        self.0[self.0.len() - 1]
-    }
-}
-
-/// Milliseconds, with two decimals below 10 ms.
-fn ms(duration: Duration) -> String {
-    let ms = duration.as_secs_f64() * 1000.0;
-    if ms < 10.0 { format!("{ms:.2} ms") } else { format!("{ms:.0} ms") }
 }
