@@ -20,8 +20,8 @@ mod vimeo_api;
 use std::time::{Duration, Instant};
 
 use kiosk::{
-    Images, Kiosk, Metrics, Proc, Settings, Stream, assert_no_canary, exists, free_port, process,
-    processes, run_to_exit, signal,
+    Images, Kiosk, Metrics, Proc, Scene, Settings, Stream, assert_no_canary, exists, free_port,
+    process, processes, run_to_exit, signal,
 };
 use nix::sys::signal::Signal;
 use vimeo_api::{Reply, VimeoApi};
@@ -195,13 +195,9 @@ async fn a_scripted_journey_with_health_monitoring() {
 /// mpv killed outright: a new one within 2 s of the kill, showing the stream again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_player_is_replaced_within_two_seconds() {
-    let images = Images::new();
-    let stream = Stream::start().await;
-    let url = stream.url();
-    let api = VimeoApi::start().await;
-    api.set(live(&url));
-    let kiosk = Kiosk::start(&Settings::new(&api, &images).health(free_port()));
-    kiosk.wait_until_playing(&url, PLAY).await;
+    let scene = Scene::new().await;
+    let url = &scene.url;
+    let kiosk = scene.playing(&scene.settings().health(free_port()), PLAY).await;
     let old = kiosk.mpv().expect("the kiosk's mpv");
 
     signal(old.pid, Signal::SIGKILL);
@@ -209,10 +205,10 @@ async fn a_killed_player_is_replaced_within_two_seconds() {
     let (new, loaded) = kiosk
         .wait_for("a new mpv with the stream loaded", SCREEN, async || {
             let mpv = kiosk.mpv().filter(|mpv| mpv.pid != old.pid)?;
-            (kiosk.path().await? == url).then_some(mpv)
+            (kiosk.path().await? == *url).then_some(mpv)
         })
         .await;
-    let playing = kiosk.wait_until_playing(&url, PLAY).await;
+    let playing = kiosk.wait_until_playing(url, PLAY).await;
     let (loaded, playing) = (loaded - killed, playing - killed);
     eprintln!("SIGKILL: new mpv (pid {}) has the stream loaded after {loaded:?}", new.pid);
     eprintln!("SIGKILL: ... and plays it (position moving) from {playing:?} after the kill");
@@ -317,14 +313,9 @@ async fn a_stalled_stream_is_reloaded_with_a_fresh_url() {
 /// SIGTERM: exit 0 within 5 s, mpv and every other child gone, the metrics port closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_everything_within_five_seconds() {
-    let images = Images::new();
-    let stream = Stream::start().await;
-    let url = stream.url();
-    let api = VimeoApi::start().await;
-    api.set(live(&url));
+    let scene = Scene::new().await;
     let port = free_port();
-    let mut kiosk = Kiosk::start(&Settings::new(&api, &images).health(port));
-    kiosk.wait_until_playing(&url, PLAY).await;
+    let mut kiosk = scene.playing(&scene.settings().health(port), PLAY).await;
     kiosk.wait_for_metrics("live", METRICS, |m| consistent(m, "live")).await;
     let mpv = kiosk.mpv().expect("the kiosk's mpv");
     let tree = kiosk.descendants();
@@ -369,13 +360,8 @@ async fn without_health_monitoring_no_port_is_opened() {
 /// the signed URL in its argv (readable by every user of the machine).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_any_command_line() {
-    let images = Images::new();
-    let stream = Stream::start().await;
-    let url = stream.url();
-    let api = VimeoApi::start().await;
-    api.set(live(&url));
-    let kiosk = Kiosk::start(&Settings::new(&api, &images).health(free_port()));
-    kiosk.wait_until_playing(&url, PLAY).await;
+    let scene = Scene::new().await;
+    let kiosk = scene.playing(&scene.settings().health(free_port()), PLAY).await;
 
     // ffprobe runs every 2 s for a fraction of a second: look often for a while.
     let mut names = std::collections::BTreeSet::new();

@@ -102,6 +102,43 @@ impl Stream {
     }
 }
 
+/// What most tests start from: the images, a live stream and the fake Vimeo API.
+pub struct Scene {
+    /// The holding and error images.
+    pub images: Images,
+    /// The live stream.
+    pub stream: Stream,
+    /// Its signed-looking playback URL.
+    pub url: String,
+    /// The fake API; it answers "not started" until told otherwise.
+    pub api: VimeoApi,
+}
+
+impl Scene {
+    /// Images, a stream with three segments, and the API.
+    pub async fn new() -> Scene {
+        let images = Images::new();
+        let stream = Stream::start().await;
+        let url = stream.url();
+        let api = VimeoApi::start().await;
+        Scene { images, stream, url, api }
+    }
+
+    /// The fast test settings against this scene's API and images.
+    pub fn settings(&self) -> Settings {
+        Settings::new(&self.api, &self.images)
+    }
+
+    /// Has the API answer "live" with the stream's URL, starts a kiosk with `settings` and
+    /// waits (at most `within`) until it plays the stream.
+    pub async fn playing(&self, settings: &Settings, within: Duration) -> Kiosk {
+        self.api.set(vimeo_api::Reply::Live { url: self.url.clone() });
+        let kiosk = Kiosk::start(settings);
+        kiosk.wait_until_playing(&self.url, within).await;
+        kiosk
+    }
+}
+
 /// The kiosk's settings, as environment variables.
 #[derive(Debug, Clone)]
 pub struct Settings {
