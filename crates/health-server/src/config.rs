@@ -10,13 +10,16 @@
 //! The settings themselves are one table ([`settings()`]): loading, `--check-config`,
 //! `.env.sample` and `docs/configuration.md` all follow it.
 //!
+//! Reading and merging the layers, the problem types and the common parsers are the
+//! `config-layers` crate's, shared with the kiosk; this module is the exporter's table, its own
+//! kinds of value and the rules between its settings.
+//!
 //! This module does not watch files or decide what a setting does: reloading is the binary's
 //! (SIGHUP), and `HEALTH_MONITORING_ENABLED` is read here but only the kiosk acts on it.
 
 mod keys;
 mod load;
 mod parse;
-mod problem;
 mod secret;
 mod sources;
 
@@ -24,11 +27,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use config_layers::{ConfigErrors, ConfigProblem, Origin, Subject};
 pub use keys::{CONFIG_FILE_VAR, Setting, settings};
 pub use load::Loaded;
-pub use problem::{ConfigErrors, ConfigProblem};
 pub use secret::{Secret, SignedUrl};
-pub use sources::{ConfigSources, Origin};
+pub use sources::ConfigSources;
 
 impl HealthConfig {
     /// Where state that outlives a restart goes: `HEALTH_STATE_DIR`, else `$STATE_DIRECTORY`

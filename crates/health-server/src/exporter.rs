@@ -100,7 +100,7 @@ impl Exporter {
         tracing::info!(
             target: "health.server",
             address = %local_addr,
-            "serving /metrics, /healthz and /status",
+            "serving /metrics, /healthz, /status and the status page /",
         );
         let configured_addr = listen_addr(config);
         Ok(Self {

@@ -1,10 +1,11 @@
-//! The HTTP face of the exporter: `/metrics`, `/healthz`, `/status`, nothing else.
+//! The HTTP face of the exporter: `/metrics`, `/healthz`, `/status`, `/`, nothing else.
 //!
-//! Handlers only read: `/metrics` renders the last published snapshots and `/status` copies the
-//! status board, so a scrape never starts or waits for a collection.
+//! Handlers only read: `/metrics` renders the last published snapshots, `/status` copies the
+//! status board and `/` turns both into a page for people, so a request never starts or waits
+//! for a collection.
 
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -25,7 +26,7 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8
 /// How long one request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The bearer token that guards `/metrics` and `/status`, replaceable on reload.
+/// The bearer token that guards `/metrics`, `/status` and `/`, replaceable on reload.
 #[derive(Debug, Clone, Default)]
 pub struct BearerAuth {
     token: Arc<RwLock<Option<Secret>>>,
@@ -62,13 +63,26 @@ pub struct AppState {
     pub exposition: Exposition,
     /// The collectors' records.
     pub status: StatusBoard,
-    /// The guard of `/metrics` and `/status`.
+    /// The guard of `/metrics`, `/status` and `/`.
     pub auth: BearerAuth,
 }
 
 /// The exporter's router, to serve on its own or to mount in another axum app.
+///
+/// | Route | Answer | Guarded by the bearer token |
+/// |---|---|---|
+/// | `GET /metrics` | the Prometheus text exposition | yes |
+/// | `GET /status` | every collector's last run, as JSON | yes |
+/// | `GET /` | an HTML status page for people, refreshing itself every 5 s (see below) | yes |
+/// | `GET /healthz` | `ok`: the process serves | no |
+///
+/// The page shows what the screen should show and whether it does, SoC temperature and
+/// throttling, the network, the stream and every collector's last run, from the same figures as
+/// `/metrics`. A browser cannot send the bearer header from its address bar: with a token set,
+/// read the page with `curl -H "Authorization: Bearer …"` or through a proxy that adds it.
 pub fn router(state: AppState) -> Router {
     let guarded = Router::new()
+        .route("/", get(page))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_bearer));
@@ -95,12 +109,18 @@ async fn status(State(state): State<AppState>) -> Json<StatusBody> {
     Json(StatusBody { version: env!("CARGO_PKG_VERSION"), collectors: state.status.snapshot() })
 }
 
+async fn page(State(state): State<AppState>) -> Response {
+    let body = crate::page::render(&state.exposition, &state.status, SystemTime::now());
+    let headers = crate::page::HEADERS.map(|(name, value)| (name, HeaderValue::from_static(value)));
+    (headers, body).into_response()
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
 async fn not_found() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_FOUND, "not found: try /metrics, /healthz or /status\n")
+    (StatusCode::NOT_FOUND, "not found: try /, /metrics, /healthz or /status\n")
 }
 
 async fn require_bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -75,6 +75,56 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
     entries
 }
 
+/// PromQL for the questions operators ask most, as `(question, query)`. They are printed in
+/// the reference and run against a real Prometheus by the end-to-end tests, so they stay valid.
+pub const EXAMPLE_QUERIES: &[(&str, &str)] = &[
+    (
+        "Is the screen showing the live event?",
+        r#"vimeo_monitor_stream_state{state="live"} == 1 and on (instance) vimeo_monitor_player_state{state="playing"} == 1"#,
+    ),
+    (
+        "Which kiosks should be showing the event but are not?",
+        r#"vimeo_monitor_stream_state{state="live"} == 1 unless on (instance) vimeo_monitor_player_state{state="playing"} == 1"#,
+    ),
+    (
+        "Is each kiosk's main loop healthy (ticking, and showing what the API calls for)?",
+        "vimeo_monitor_script_healthy",
+    ),
+    (
+        "Which kiosks are throttled now (under-voltage, frequency capped, hot)?",
+        r#"max by (instance, condition) (vimeo_monitor_pi_throttled{scope="now"}) == 1"#,
+    ),
+    (
+        "Packet loss per host over the last hour",
+        "avg_over_time(vimeo_monitor_network_packet_loss_ratio[1h])",
+    ),
+    (
+        "Vimeo API answers per second, by result",
+        "sum by (instance, result) (rate(vimeo_monitor_api_requests_total[5m]))",
+    ),
+    (
+        "95th percentile of Vimeo API request time",
+        "histogram_quantile(0.95, sum by (instance, le) (rate(vimeo_monitor_api_request_duration_seconds_bucket[15m])))",
+    ),
+    (
+        "Player restarts in the last hour, by reason",
+        "sum by (instance, reason) (increase(vimeo_monitor_player_restarts_total[1h]))",
+    ),
+    (
+        "Is the link fast enough for the stream? (segment download ratio; below 1.5 is tight)",
+        "vimeo_monitor_stream_segment_download_ratio",
+    ),
+    (
+        "Does the measured download bandwidth cover the stream's variant?",
+        "vimeo_monitor_network_download_bytes_per_second / on (instance) vimeo_monitor_stream_variant_bandwidth_bytes_per_second",
+    ),
+    (
+        "Disks more than 90 % full",
+        "1 - vimeo_monitor_disk_available_bytes / vimeo_monitor_disk_total_bytes > 0.9",
+    ),
+    ("Collectors whose last run failed", "vimeo_monitor_collector_up == 0"),
+];
+
 /// The Markdown text of `docs/metrics.md`.
 pub fn metrics_reference() -> String {
     let namespace = Exposition::default().namespace().to_owned();
@@ -112,6 +162,13 @@ pub fn metrics_reference() -> String {
                 m.help.replace('|', "\\|")
             );
         }
+    }
+    out.push_str(
+        "\n## Example queries\n\n\
+         Each is run against a real Prometheus by the end-to-end tests.\n",
+    );
+    for (question, query) in EXAMPLE_QUERIES {
+        let _ = write!(out, "\n{question}\n\n```promql\n{query}\n```\n");
     }
     out
 }

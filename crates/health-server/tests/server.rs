@@ -62,7 +62,7 @@ async fn serves_metrics_healthz_and_status() {
     assert!(hardware["last_duration_seconds"].as_f64().unwrap() >= 0.0);
     assert!(hardware["last_error"].is_null());
 
-    for path in ["/", "/metrics/extra", "/favicon.ico"] {
+    for path in ["/nope", "/metrics/extra", "/favicon.ico"] {
         assert_eq!(get(exporter.local_addr(), path, None).await.status, 404, "{path}");
     }
     exporter.shutdown().await;

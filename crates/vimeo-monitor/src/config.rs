@@ -12,6 +12,10 @@
 //! The settings are one table ([`settings()`]): loading, `--check-config`, `.env.sample` and
 //! `docs/configuration.md` all follow it.
 //!
+//! Reading and merging the layers, the problem types and the common parsers are the
+//! `config-layers` crate's, shared with the health exporter; this module is the kiosk's table,
+//! its own kinds of value and the rules between its settings.
+//!
 //! The same `.env` and TOML file carry the health exporter's `HEALTH_*` settings; those belong
 //! to `health_server::config` and are left alone here. This module creates nothing: the runtime
 //! directory and the log file are made by whoever starts the kiosk.
@@ -20,7 +24,6 @@ mod image;
 mod keys;
 mod load;
 mod parse;
-mod problem;
 mod shell;
 mod sources;
 
@@ -28,10 +31,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use config_layers::{
+    ConfigErrors as KioskConfigErrors, ConfigProblem as KioskProblem, Origin,
+    Sources as KioskSources, Subject,
+};
 pub use keys::{Setting, settings};
 pub use load::LoadedKiosk;
-pub use problem::{KioskConfigErrors, KioskProblem, Subject};
-pub use sources::{KioskSources, Origin};
 
 use crate::vimeo::{DEFAULT_API_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Token};
 

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use config_layers::{Minimum, Origin, access};
+
 use super::{HealthConfig, PingMethodSetting, Secret, SignedUrl, VariantSetting, VcgencmdSetting};
 
 /// The variable naming the TOML file; known, but not a setting of its own.
@@ -18,26 +20,7 @@ pub const CONFIG_FILE_VAR: &str = "HEALTH_CONFIG";
 pub(crate) const PREFIX: &str = "HEALTH_";
 
 /// Reads and writes one field of [`HealthConfig`].
-pub(crate) struct Access<T: 'static> {
-    pub(crate) get: fn(&HealthConfig) -> &T,
-    pub(crate) get_mut: fn(&mut HealthConfig) -> &mut T,
-}
-
-/// The `Access` to a field path of `HealthConfig`, e.g. `access!(metrics.port)`.
-macro_rules! access {
-    ($($field:ident).+) => {
-        Access { get: |c| &c.$($field).+, get_mut: |c| &mut c.$($field).+ }
-    };
-}
-
-/// The smallest duration a `Seconds` setting accepts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Minimum {
-    /// At least this many whole seconds.
-    AtLeast(u64),
-    /// Anything above zero.
-    AboveZero,
-}
+pub(crate) type Access<T> = config_layers::Access<HealthConfig, T>;
 
 /// A setting's kind (how its text is parsed) and the field it fills.
 pub(crate) enum Field {
@@ -391,8 +374,7 @@ impl Setting {
             Field::Bool(_) => "true/false, 1/0, yes/no, on/off".to_owned(),
             Field::Port(_) => "port number 1-65535".to_owned(),
             Field::Ip(_) => "IPv4 or IPv6 address".to_owned(),
-            Field::Seconds(_, Minimum::AtLeast(min)) => format!("seconds >= {min}"),
-            Field::Seconds(_, Minimum::AboveZero) => "seconds > 0".to_owned(),
+            Field::Seconds(_, minimum) => minimum.allowed(),
             Field::Hosts(_) => "comma-separated IP addresses or DNS host names".to_owned(),
             Field::Secret(_) => "non-empty token without whitespace".to_owned(),
             Field::Path(_) => "absolute path".to_owned(),
@@ -413,6 +395,12 @@ impl Setting {
                 "file name of a program or script, without a directory".to_owned()
             }
         }
+    }
+
+    /// Its key as a user of `origin` writes it: `metrics.port` in TOML, `HEALTH_METRICS_PORT`
+    /// elsewhere.
+    pub(crate) fn key_in(&self, origin: &Origin) -> String {
+        origin.key(&self.env_name(), &self.toml_key())
     }
 
     /// Whether its value is shown without the query string (a signed URL).
@@ -493,29 +481,19 @@ impl Setting {
     }
 }
 
-/// The known name closest to `given`, if one is close enough to be a likely typo.
+/// The known name closest to `given`, if one is close enough to be a likely typo (at most three
+/// edits).
 pub(crate) fn suggest(given: &str, known: impl IntoIterator<Item = String>) -> Option<String> {
-    let given = given.to_ascii_lowercase();
-    known
-        .into_iter()
-        .map(|k| (strsim::damerau_levenshtein(&given, &k.to_ascii_lowercase()), k))
-        .filter(|(distance, _)| *distance <= 3)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| k)
+    config_layers::suggest(given, known, |_| 3)
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::PathBuf;
+
+    use config_layers::testing::{assert_docs_row, assert_sample_line, workspace_file};
 
     use super::*;
-
-    fn workspace_file(name: &str) -> String {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(name);
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-    }
 
     #[test]
     fn names_follow_the_section_rule() {
@@ -573,11 +551,9 @@ mod tests {
     #[test]
     fn env_sample_lists_every_setting_with_its_default_and_nothing_else() {
         let sample = workspace_file(".env.sample");
-        let lines: Vec<&str> = sample.lines().map(str::trim).collect();
         for setting in settings() {
             let default = setting.default_value().unwrap_or_default();
-            let line = format!("# {}={default}", setting.env_name());
-            assert!(lines.contains(&line.as_str()), ".env.sample lacks `{line}`");
+            assert_sample_line(&sample, &setting.env_name(), &default);
         }
         let known: BTreeSet<String> = settings().iter().map(Setting::env_name).collect();
         for word in sample.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
@@ -594,18 +570,11 @@ mod tests {
     fn docs_table_lists_every_setting_with_its_toml_key_and_default() {
         let docs = workspace_file("docs/configuration.md");
         for setting in settings() {
-            let env = format!("`{}`", setting.env_name());
-            let row = docs
-                .lines()
-                .find(|l| l.starts_with('|') && l.contains(&env))
-                .unwrap_or_else(|| panic!("docs/configuration.md has no table row for {env}"));
-            let toml = format!("`{}`", setting.toml_key());
-            assert!(row.contains(&toml), "the row of {env} lacks {toml}: {row}");
             let default = match setting.default_value() {
                 Some(value) => format!("`{value}`"),
                 None => "unset".to_owned(),
             };
-            assert!(row.contains(&default), "the row of {env} lacks its default {default}: {row}");
+            assert_docs_row(&docs, &setting.env_name(), &setting.toml_key(), &default);
         }
         let known: BTreeSet<String> = settings().iter().map(Setting::env_name).collect();
         for word in docs.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {

@@ -6,17 +6,14 @@
 //! should not take monitoring down, but it should be visible.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
-use figment::Figment;
-use figment::value::{Dict, Num, Value};
+use config_layers::{ConfigErrors, ConfigProblem, Findings, Found, Layers, Origin};
+use figment::value::Value;
 
-use super::keys::{self, CONFIG_FILE_VAR, Field, Minimum, PREFIX, Setting, settings};
+use super::keys::{Field, Setting, settings};
 use super::parse;
-use super::problem::{ConfigErrors, ConfigProblem};
-use super::sources::{ConfigSources, Layer, Origin, read_dotenv, read_toml};
-use super::{HealthConfig, Secret, SignedUrl};
+use super::{ConfigSources, HealthConfig, SignedUrl};
 
 /// A valid configuration, with what `--check-config` shows about it.
 #[derive(Debug, Clone)]
@@ -63,66 +60,33 @@ struct Given {
 
 impl Given {
     fn problem(&self, setting: &Setting, expected: String) -> ConfigProblem {
-        ConfigProblem {
-            key: self.origin.key_of(setting),
-            value: Some(self.text.clone()),
-            origin: self.origin.clone(),
-            expected,
-        }
+        let key = setting.key_in(&self.origin);
+        ConfigProblem::value(key, self.text.clone(), self.origin.clone(), expected)
     }
 }
 
 impl HealthConfig {
     /// Loads defaults < TOML file < `.env` < environment from `sources`, and validates.
     pub fn load(sources: &ConfigSources) -> Result<Loaded, ConfigErrors> {
-        let mut problems = Vec::new();
-        let mut warnings = Vec::new();
-
-        let mut figment = Figment::from(Layer::defaults());
-        if let Some(path) = &sources.file {
-            match read_toml(path) {
-                Ok(dict) => {
-                    let dict = check_toml(path, dict, &mut problems, &mut warnings);
-                    figment = figment.merge(Layer::toml(path, dict));
-                }
-                Err(problem) => problems.push(problem),
-            }
-        }
-        if let Some(path) = &sources.dotenv {
-            let pairs = read_dotenv(path, &mut problems);
-            let origin = Origin::DotEnv(path.clone());
-            let names = pairs.iter().map(|(name, _)| name.as_str());
-            warnings.extend(unknown_variables(names, &format!("in {}", path.display())));
-            if pairs.iter().any(|(name, _)| name == CONFIG_FILE_VAR) {
-                warnings.push(format!(
-                    "{CONFIG_FILE_VAR} in {} is ignored: it must be set in the environment \
-                     (or use --config), as the file is chosen before .env is read",
-                    path.display()
-                ));
-            }
-            figment = figment.merge(Layer::from_env_pairs(origin, pairs));
-        }
-        let names = sources.env.keys().map(String::as_str);
-        warnings.extend(unknown_variables(names, "in the environment"));
-        let env = sources.env.iter().map(|(k, v)| (k.clone(), v.clone()));
-        figment = figment.merge(Layer::from_env_pairs(Origin::Environment, env));
+        let (file, dotenv) = (sources.file.as_deref(), sources.dotenv.as_deref());
+        let (layers, Findings { mut problems, warnings }) =
+            Layers::read::<Self>(file, dotenv, &sources.env);
 
         let mut config = HealthConfig::default();
         let mut given: BTreeMap<String, Given> = BTreeMap::new();
         let mut origins = Vec::with_capacity(settings().len());
         for setting in settings() {
-            let Ok(value) = figment.find_value(&setting.toml_key()) else {
+            let Some(found) = layers.find(&setting.toml_key()) else {
                 origins.push(Origin::Default);
                 continue;
             };
-            let origin = Origin::of(figment.get_metadata(value.tag()));
-            let text = given_text(setting, &value, &origin);
-            let mut entry = Given { origin: origin.clone(), text, ok: true };
-            if let Err(expected) = apply(setting, &value, &mut config) {
+            let text = given_text(setting, &found);
+            let mut entry = Given { origin: found.origin.clone(), text, ok: true };
+            if let Err(expected) = apply(setting, &found.value, &mut config) {
                 problems.push(entry.problem(setting, expected));
                 entry.ok = false;
             }
-            origins.push(origin);
+            origins.push(found.origin);
             given.insert(setting.toml_key(), entry);
         }
         problems.extend(check_rules(&config, &given));
@@ -130,7 +94,7 @@ impl HealthConfig {
         if problems.is_empty() {
             Ok(Loaded { config, warnings, origins })
         } else {
-            Err(ConfigErrors { problems, warnings })
+            Err(ConfigErrors { problems, warnings, notes: Vec::new() })
         }
     }
 }
@@ -143,10 +107,7 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
         Field::Port(a) => *(a.get_mut)(config) = parse::port(value).ok_or_else(expected)?,
         Field::Ip(a) => *(a.get_mut)(config) = parse::ip(value).ok_or_else(expected)?,
         Field::Seconds(a, minimum) => {
-            let meets = |d: &Duration| match minimum {
-                Minimum::AtLeast(secs) => *d >= Duration::from_secs(*secs),
-                Minimum::AboveZero => !d.is_zero(),
-            };
+            let meets = |d: &Duration| minimum.admits(*d);
             *(a.get_mut)(config) = parse::seconds(value).filter(meets).ok_or_else(expected)?;
         }
         Field::Hosts(a) => {
@@ -243,11 +204,11 @@ fn check_rules(config: &HealthConfig, given: &BTreeMap<String, Given>) -> Vec<Co
         }
         let secs = |d: Duration| d.as_secs_f64();
         if short_set.origin == Origin::Default && long_set.origin != Origin::Default {
-            let other = long_set.origin.key_of(short_setting);
+            let other = short_setting.key_in(&long_set.origin);
             let expected = format!("expected more than {other} ({} s): {why}", secs(short));
             problems.push(long_set.problem(long_setting, expected));
         } else {
-            let other = short_set.origin.key_of(long_setting);
+            let other = long_setting.key_in(&short_set.origin);
             let expected = format!("expected less than {other} ({} s): {why}", secs(long));
             problems.push(short_set.problem(short_setting, expected));
         }
@@ -264,7 +225,7 @@ fn check_rules(config: &HealthConfig, given: &BTreeMap<String, Given>) -> Vec<Co
         && config.network.enabled
         && config.network.ping_hosts.is_empty()
     {
-        let toggle = hosts_set.origin.assignment(enabled, "false");
+        let toggle = hosts_set.origin.assignment(&enabled.key_in(&hosts_set.origin), "false");
         let expected = format!(
             "expected at least one host while the network collector is enabled \
              (or turn it off with {toggle})"
@@ -274,63 +235,9 @@ fn check_rules(config: &HealthConfig, given: &BTreeMap<String, Given>) -> Vec<Co
     problems
 }
 
-/// Warnings for unknown `HEALTH_*` names, with the nearest known one when it is a likely typo.
-fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>, place: &str) -> Vec<String> {
-    let known = || settings().iter().map(Setting::env_name).chain([CONFIG_FILE_VAR.to_owned()]);
-    names
-        .filter(|name| name.starts_with(PREFIX) && *name != CONFIG_FILE_VAR)
-        .filter(|name| keys::by_env_name(name).is_none())
-        .map(|name| {
-            let hint = keys::suggest(name, known())
-                .map(|k| format!("; did you mean {k}?"))
-                .unwrap_or_default();
-            format!("unknown variable {name} {place} is ignored{hint}")
-        })
-        .collect()
-}
-
-/// Warns about unknown keys in this crate's TOML sections and drops sections that are not
-/// tables (they would hide the defaults); other sections belong to the kiosk and are left be.
-fn check_toml(
-    path: &Path,
-    mut dict: Dict,
-    problems: &mut Vec<ConfigProblem>,
-    warnings: &mut Vec<String>,
-) -> Dict {
-    let sections: Vec<String> =
-        dict.keys().filter(|s| keys::is_known_section(s)).cloned().collect();
-    for section in sections {
-        let Some(Value::Dict(_, table)) = dict.get(&section) else {
-            if let Some(value) = dict.remove(&section) {
-                problems.push(ConfigProblem {
-                    key: section.clone(),
-                    value: Some(toml_text(&value)),
-                    origin: Origin::File(path.to_path_buf()),
-                    expected: format!("expected a table [{section}]"),
-                });
-            }
-            continue;
-        };
-        let known = || settings().iter().filter(|s| s.section() == section).map(Setting::toml_key);
-        for name in table.keys().filter(|k| keys::by_toml_key(&section, k).is_none()) {
-            let key = format!("{section}.{name}");
-            let hint = keys::suggest(&key, known())
-                .map(|k| format!("; did you mean {k}?"))
-                .unwrap_or_default();
-            warnings.push(format!("unknown key {key} in {} is ignored{hint}", path.display()));
-        }
-    }
-    dict
-}
-
 /// The value as the user wrote it in its layer, for messages; a secret never shows.
-fn given_text(setting: &Setting, value: &Value, origin: &Origin) -> String {
-    let text = match (setting.is_secret(), origin, value) {
-        (true, _, _) => Secret::REDACTED.to_owned(),
-        (false, Origin::File(_), _) => toml_text(value),
-        (false, _, Value::String(_, s)) => s.clone(),
-        (false, _, _) => toml_text(value),
-    };
+fn given_text(setting: &Setting, found: &Found) -> String {
+    let text = config_layers::written(&found.value, &found.origin, setting.is_secret());
     if !setting.is_signed_url() {
         return text;
     }
@@ -338,33 +245,6 @@ fn given_text(setting: &Setting, value: &Value, origin: &Origin) -> String {
     match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         Some(inner) => format!("\"{}\"", health_core::redact::url(inner)),
         None => health_core::redact::url(&text),
-    }
-}
-
-/// A figment value in TOML syntax: `"80a"`, `0`, `["a", "b"]`.
-fn toml_text(value: &Value) -> String {
-    let join = |items: Vec<String>| items.join(", ");
-    match value {
-        Value::String(_, s) => format!("{s:?}"),
-        Value::Char(_, c) => format!("{:?}", c.to_string()),
-        Value::Bool(_, b) => b.to_string(),
-        Value::Num(_, n) => num_text(*n),
-        Value::Empty(..) => String::new(),
-        Value::Array(_, items) => format!("[{}]", join(items.iter().map(toml_text).collect())),
-        Value::Dict(_, dict) => {
-            let pairs = dict.iter().map(|(k, v)| format!("{k} = {}", toml_text(v))).collect();
-            format!("{{ {} }}", join(pairs))
-        }
-    }
-}
-
-fn num_text(n: Num) -> String {
-    if let Some(i) = n.to_i128() {
-        i.to_string()
-    } else if let Some(u) = n.to_u128() {
-        u.to_string()
-    } else {
-        n.to_f64().map(|f| f.to_string()).unwrap_or_default()
     }
 }
 

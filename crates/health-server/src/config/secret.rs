@@ -9,7 +9,7 @@ pub struct Secret(String);
 
 impl Secret {
     /// What every rendering of a secret shows instead of its value.
-    pub const REDACTED: &'static str = "<redacted>";
+    pub const REDACTED: &'static str = config_layers::REDACTED;
 
     /// Wraps `value`.
     pub fn new(value: impl Into<String>) -> Self {

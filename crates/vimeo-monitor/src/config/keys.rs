@@ -11,6 +11,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use config_layers::{Minimum, Origin, access};
+
 use super::{KioskConfig, LogFormat, PlayerKind, image, shell};
 use crate::vimeo::Token;
 
@@ -28,26 +30,7 @@ pub(crate) const IGNORED: [(&str, &str); 2] = [
 const KIOSK_PREFIXES: [&str; 2] = ["VIMEO_", "PLAYER_"];
 
 /// Reads and writes one field of [`KioskConfig`].
-pub(crate) struct Access<T: 'static> {
-    pub(crate) get: fn(&KioskConfig) -> &T,
-    pub(crate) get_mut: fn(&mut KioskConfig) -> &mut T,
-}
-
-/// The `Access` to a field path of `KioskConfig`, e.g. `access!(vimeo.check_interval)`.
-macro_rules! access {
-    ($($field:ident).+) => {
-        Access { get: |c| &c.$($field).+, get_mut: |c| &mut c.$($field).+ }
-    };
-}
-
-/// The smallest duration a `Seconds` setting accepts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Minimum {
-    /// At least this many whole seconds.
-    AtLeast(u64),
-    /// Anything above zero.
-    AboveZero,
-}
+pub(crate) type Access<T> = config_layers::Access<KioskConfig, T>;
 
 /// A setting's kind (how its text is parsed) and the field it fills.
 pub(crate) enum Field {
@@ -258,17 +241,18 @@ pub(crate) fn looks_like_kiosk(name: &str) -> bool {
 /// The known name closest to `given`, if one is close enough to be a likely typo. Short names
 /// allow fewer edits, so `PAGER` is not taken for `PLAYER`.
 pub(crate) fn suggest(given: &str) -> Option<&'static str> {
-    let given = given.to_ascii_uppercase();
-    known_names()
-        .map(|known| (strsim::damerau_levenshtein(&given, known), known))
-        .filter(|(distance, known)| *distance <= 2 && distance * 4 <= known.len())
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, known)| known)
+    config_layers::suggest(given, known_names(), |known| (known.len() / 4).min(2))
 }
 
 /// `name` as a TOML key: `kiosk.check_interval`.
 pub(crate) fn toml_key_of(name: &str) -> String {
     format!("{SECTION}.{}", name.to_ascii_lowercase())
+}
+
+/// `name` (environment spelling) as a user of `origin` writes it: `kiosk.check_interval` in
+/// TOML, `CHECK_INTERVAL` elsewhere.
+pub(crate) fn key_in(origin: &Origin, name: &str) -> String {
+    origin.key(name, &toml_key_of(name))
 }
 
 impl Setting {
@@ -328,8 +312,7 @@ impl Setting {
             Field::Token(_) => "non-empty token: visible ASCII, no whitespace".to_owned(),
             Field::EventId(_) => "event number or https://vimeo.com/event/... URL".to_owned(),
             Field::Url(_) => "http:// or https:// URL".to_owned(),
-            Field::Seconds(_, Minimum::AtLeast(min)) => format!("seconds >= {min}"),
-            Field::Seconds(_, Minimum::AboveZero) => "seconds > 0".to_owned(),
+            Field::Seconds(_, minimum) => minimum.allowed(),
             Field::Count(_, min, max) => format!("whole number {min}-{max}"),
             Field::Image(_) => format!("absolute path of a {} file", image::FORMATS),
             Field::Player(_) => "mpv".to_owned(),
@@ -409,13 +392,9 @@ impl Setting {
 mod tests {
     use std::collections::BTreeSet;
 
-    use super::*;
+    use config_layers::testing::{assert_docs_row, assert_sample_line, workspace_file};
 
-    fn workspace_file(name: &str) -> String {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(name);
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-    }
+    use super::*;
 
     #[test]
     fn every_name_is_listed_once() {
@@ -492,11 +471,9 @@ mod tests {
     #[test]
     fn env_sample_lists_every_setting_with_its_default() {
         let sample = workspace_file(".env.sample");
-        let lines: Vec<&str> = sample.lines().map(str::trim).collect();
         for setting in settings() {
             let default = setting.default_value().unwrap_or_default();
-            let line = format!("# {}={default}", setting.name());
-            assert!(lines.contains(&line.as_str()), ".env.sample lacks `{line}`");
+            assert_sample_line(&sample, setting.name(), &default);
         }
     }
 
@@ -504,20 +481,13 @@ mod tests {
     fn docs_table_lists_every_setting_with_its_toml_key_and_default() {
         let docs = workspace_file("docs/configuration.md");
         for setting in settings() {
-            let name = format!("| `{}` |", setting.name());
-            let row = docs
-                .lines()
-                .find(|l| l.starts_with(&name))
-                .unwrap_or_else(|| panic!("docs/configuration.md has no table row for {name}"));
-            let toml = format!("`{}`", setting.toml_key());
-            assert!(row.contains(&toml), "the row of {name} lacks {toml}: {row}");
             let default = match setting.default_value() {
                 _ if setting.is_required() => "required".to_owned(),
                 Some(value) if value.is_empty() => "empty".to_owned(),
                 Some(value) => format!("`{value}`"),
                 None => "unset".to_owned(),
             };
-            assert!(row.contains(&default), "the row of {name} lacks its default {default}: {row}");
+            assert_docs_row(&docs, setting.name(), &setting.toml_key(), &default);
         }
     }
 }

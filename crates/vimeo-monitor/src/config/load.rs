@@ -6,23 +6,15 @@
 //! not known only warn; old names and ignored ones get a note. `HEALTH_*` names and TOML tables
 //! other than `[kiosk]` are the health exporter's and are not looked at.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use figment::Figment;
-use figment::value::{Dict, Num, Value};
+use config_layers::{Findings, Layers, Origin, toml_text};
+use figment::value::Value;
 
-use super::keys::{self, Field, IGNORED, Minimum, SECTION, Setting, settings};
-use super::problem::{KioskConfigErrors, KioskProblem, Subject, assignment};
-use super::sources::{KioskSources, Layer, Origin, read_dotenv, read_toml};
-use super::{KioskConfig, image, parse};
+use super::keys::{self, Field, IGNORED, Setting, settings};
+use super::{KioskConfig, KioskConfigErrors, KioskProblem, KioskSources, Subject, image, parse};
 use crate::vimeo::Token;
-
-/// What the token shows as, everywhere.
-const REDACTED: &str = "<redacted>";
-
-/// The prefix of the health exporter's names, which share the `.env` file.
-const HEALTH_PREFIX: &str = "HEALTH_";
 
 /// A valid configuration, with what `--check-config` shows about it.
 #[derive(Debug, Clone)]
@@ -61,7 +53,7 @@ impl LoadedKiosk {
         for (setting, used) in settings().iter().zip(&self.used) {
             let name = setting.name();
             let origin = match used.alias {
-                Some(alias) => format!("{} as {}", used.origin, used.origin.key_of(alias)),
+                Some(alias) => format!("{} as {}", used.origin, keys::key_in(&used.origin, alias)),
                 None => used.origin.to_string(),
             };
             match setting.value_in(&self.config) {
@@ -83,25 +75,19 @@ struct Found {
 
 impl Found {
     /// The highest layer's value for `name`, if any sets it.
-    fn lookup(figment: &Figment, name: &'static str) -> Option<Self> {
-        let value = figment.find_value(&keys::toml_key_of(name)).ok()?;
-        let origin = Origin::of(figment.get_metadata(value.tag()));
+    fn lookup(layers: &Layers, name: &'static str) -> Option<Self> {
+        let config_layers::Found { origin, value } = layers.find(&keys::toml_key_of(name))?;
         Some(Self { name, origin, value })
     }
 
     /// The name as the user wrote it in its layer.
     fn key(&self) -> String {
-        self.origin.key_of(self.name)
+        keys::key_in(&self.origin, self.name)
     }
 
     /// The value as the user wrote it in its layer, for messages; the token never shows.
     fn text(&self, setting: &Setting) -> String {
-        match (&self.origin, &self.value) {
-            _ if setting.is_secret() => REDACTED.to_owned(),
-            (Origin::File(_), value) => toml_text(value),
-            (_, Value::String(_, s)) => s.clone(),
-            (_, value) => toml_text(value),
-        }
+        config_layers::written(&self.value, &self.origin, setting.is_secret())
     }
 
     fn is_empty(&self) -> bool {
@@ -109,12 +95,7 @@ impl Found {
     }
 
     fn problem(&self, setting: &Setting, message: String) -> KioskProblem {
-        let subject = Subject::Value {
-            key: self.key(),
-            value: self.text(setting),
-            origin: self.origin.clone(),
-        };
-        KioskProblem { subject, message }
+        KioskProblem::value(self.key(), self.text(setting), self.origin.clone(), message)
     }
 }
 
@@ -129,33 +110,13 @@ impl KioskConfig {
     /// Loads defaults < TOML file < `.env` < environment from `sources`, and validates,
     /// including that both images exist and are images.
     pub fn load(sources: &KioskSources) -> Result<LoadedKiosk, KioskConfigErrors> {
-        let mut problems = Vec::new();
-        let mut warnings = Vec::new();
+        let (file, dotenv) = (sources.file.as_deref(), sources.dotenv.as_deref());
+        let (layers, Findings { mut problems, mut warnings }) =
+            Layers::read::<Self>(file, dotenv, &sources.env);
         let mut notes = Vec::new();
 
-        let mut figment = Figment::new();
-        if let Some(path) = &sources.file {
-            match read_toml(path) {
-                Ok(dict) => {
-                    let dict = check_toml(path, dict, &mut problems, &mut warnings);
-                    figment = figment.merge(Layer::toml(path, dict));
-                }
-                Err(problem) => problems.push(problem),
-            }
-        }
-        if let Some(path) = &sources.dotenv {
-            let pairs = read_dotenv(path, &mut problems);
-            let origin = Origin::DotEnv(path.clone());
-            warnings.extend(unknown_variables(pairs.iter().map(|(n, _)| n.as_str()), &origin));
-            figment = figment.merge(Layer::from_env_pairs(origin, pairs));
-        }
-        let names = sources.env.keys().map(String::as_str);
-        warnings.extend(unknown_variables(names, &Origin::Environment));
-        let env = sources.env.iter().map(|(k, v)| (k.clone(), v.clone()));
-        figment = figment.merge(Layer::from_env_pairs(Origin::Environment, env));
-
         for (name, why) in IGNORED {
-            if let Some(found) = Found::lookup(&figment, name) {
+            if let Some(found) = Found::lookup(&layers, name) {
                 let (key, place) = (found.key(), found.origin.place());
                 notes.push(format!("{key} {place} is not needed: {why}; it is ignored"));
             }
@@ -166,7 +127,7 @@ impl KioskConfig {
         let mut used = Vec::with_capacity(settings().len());
         let mut states = Vec::with_capacity(settings().len());
         for setting in settings() {
-            let state = load_one(&figment, setting, &mut config, &mut problems, &mut notes);
+            let state = load_one(&layers, setting, &mut config, &mut problems, &mut notes);
             used.push(match &state {
                 State::Given(found) => Used {
                     origin: found.origin.clone(),
@@ -189,14 +150,14 @@ impl KioskConfig {
 
 /// Finds `setting` under its name or its old name, and parses it into `config`.
 fn load_one(
-    figment: &Figment,
+    layers: &Layers,
     setting: &'static Setting,
     config: &mut KioskConfig,
     problems: &mut Vec<KioskProblem>,
     notes: &mut Vec<String>,
 ) -> State {
-    let current = Found::lookup(figment, setting.name());
-    let old = setting.alias().and_then(|alias| Found::lookup(figment, alias));
+    let current = Found::lookup(layers, setting.name());
+    let old = setting.alias().and_then(|alias| Found::lookup(layers, alias));
     let found = match (current, old) {
         (None, None) => {
             let Some(hint) = setting.required_hint() else { return State::Default };
@@ -207,14 +168,14 @@ fn load_one(
         (Some(current), None) => current,
         (None, Some(old)) => {
             let (key, place, new) =
-                (old.key(), old.origin.place(), old.origin.key_of(setting.name()));
+                (old.key(), old.origin.place(), keys::key_in(&old.origin, setting.name()));
             notes.push(format!("{key} {place} is the old name of {new}: rename it to {new}"));
             old
         }
         (Some(current), Some(old)) => {
             let (key, place, new) = (old.key(), old.origin.place(), current.key());
             if !same_value(&current.value, &old.value) {
-                let other = assignment(&new, &current.text(setting), &current.origin);
+                let other = current.origin.sourced_assignment(&new, &current.text(setting));
                 let message = format!(
                     "conflicts with {other}; {key} is the old name of {new}: keep only {new}"
                 );
@@ -262,10 +223,7 @@ fn apply(setting: &Setting, value: &Value, config: &mut KioskConfig) -> Result<(
         Field::EventId(a) => *(a.get_mut)(config) = parse::event_id(value).ok_or_else(expected)?,
         Field::Url(a) => *(a.get_mut)(config) = parse::url(value).ok_or_else(expected)?,
         Field::Seconds(a, minimum) => {
-            let meets = |d: &Duration| match minimum {
-                Minimum::AtLeast(secs) => *d >= Duration::from_secs(*secs),
-                Minimum::AboveZero => !d.is_zero(),
-            };
+            let meets = |d: &Duration| minimum.admits(*d);
             *(a.get_mut)(config) = parse::seconds(value).filter(meets).ok_or_else(expected)?;
         }
         Field::Count(a, min, max) => {
@@ -318,7 +276,7 @@ fn apply_rules(config: &mut KioskConfig, states: &[State]) -> Vec<KioskProblem> 
         pair
     {
         if timeout > interval && !matches!(interval_state, State::Failed) {
-            let other = set.origin.key_of(interval_setting.name());
+            let other = keys::key_in(&set.origin, interval_setting.name());
             let why = "one API request must not outlast the time between checks";
             let message = format!("expected at most {other} ({} s): {why}", interval.as_secs_f64());
             problems.push(set.problem(timeout_setting, message));
@@ -341,95 +299,6 @@ fn insecure_api_url(config: &KioskConfig, states: &[State]) -> Option<String> {
             found.origin.place()
         )
     })
-}
-
-/// Warnings for unknown names that look meant for the kiosk (a kiosk prefix or a near miss of
-/// a kiosk name), with the nearest known one. Everything else in a shared `.env` or the
-/// environment belongs to someone else: the health exporter, the shell, systemd.
-fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>, origin: &Origin) -> Vec<String> {
-    names
-        .filter(|name| !name.starts_with(HEALTH_PREFIX) && !keys::is_known(name))
-        .filter(|name| keys::looks_like_kiosk(name))
-        .map(|name| {
-            let hint =
-                keys::suggest(name).map(|k| format!("; did you mean {k}?")).unwrap_or_default();
-            format!("unknown variable {name} {} is ignored{hint}", origin.place())
-        })
-        .collect()
-}
-
-/// Warns about unknown keys in `[kiosk]` and kiosk names outside it, and drops a `kiosk` that
-/// is not a table (it would hide the defaults). Other tables belong to the health exporter.
-fn check_toml(
-    path: &Path,
-    mut dict: Dict,
-    problems: &mut Vec<KioskProblem>,
-    warnings: &mut Vec<String>,
-) -> Dict {
-    let place = Origin::File(path.to_path_buf()).place();
-    for (key, value) in &dict {
-        let is_kiosk_name = keys::is_known(&key.to_ascii_uppercase());
-        if is_kiosk_name && !matches!(value, Value::Dict(..)) {
-            warnings.push(format!(
-                "{key} at the top level {place} is ignored: kiosk settings go in the [{SECTION}] \
-                 table"
-            ));
-        }
-    }
-    match dict.get(SECTION) {
-        None => {}
-        Some(Value::Dict(_, table)) => {
-            for key in table.keys() {
-                let known =
-                    keys::is_known(&key.to_ascii_uppercase()) && *key == key.to_ascii_lowercase();
-                if known {
-                    continue;
-                }
-                let hint = keys::suggest(key)
-                    .map(|k| format!("; did you mean {}?", keys::toml_key_of(k)))
-                    .unwrap_or_default();
-                warnings.push(format!("unknown key {SECTION}.{key} {place} is ignored{hint}"));
-            }
-        }
-        Some(value) => {
-            let subject = Subject::Value {
-                key: SECTION.to_owned(),
-                value: toml_text(value),
-                origin: Origin::File(path.to_path_buf()),
-            };
-            problems
-                .push(KioskProblem { subject, message: format!("expected a table [{SECTION}]") });
-            dict.remove(SECTION);
-        }
-    }
-    dict
-}
-
-/// A figment value in TOML syntax: `"abc"`, `0`, `["a", "b"]`.
-fn toml_text(value: &Value) -> String {
-    let join = |items: Vec<String>| items.join(", ");
-    match value {
-        Value::String(_, s) => format!("{s:?}"),
-        Value::Char(_, c) => format!("{:?}", c.to_string()),
-        Value::Bool(_, b) => b.to_string(),
-        Value::Num(_, n) => num_text(*n),
-        Value::Empty(..) => String::new(),
-        Value::Array(_, items) => format!("[{}]", join(items.iter().map(toml_text).collect())),
-        Value::Dict(_, dict) => {
-            let pairs = dict.iter().map(|(k, v)| format!("{k} = {}", toml_text(v))).collect();
-            format!("{{ {} }}", join(pairs))
-        }
-    }
-}
-
-fn num_text(n: Num) -> String {
-    if let Some(i) = n.to_i128() {
-        i.to_string()
-    } else if let Some(u) = n.to_u128() {
-        u.to_string()
-    } else {
-        n.to_f64().map(|f| f.to_string()).unwrap_or_default()
-    }
 }
 
 #[cfg(test)]

@@ -1,44 +1,21 @@
-//! Parsers from a layer's raw value to a typed one.
+//! Parsers from a layer's raw value to the kiosk's own kinds: the API's base URL, the event id,
+//! the token, the player and its options, log settings.
 //!
-//! The `.env` file and the environment give strings and a TOML file gives typed values, so each
-//! parser takes either: `"10"` and TOML `10` are both ten seconds. A parser answers "is this
-//! well-formed", and where more than one thing can be wrong, which; the message saying what is
-//! allowed is the setting's (`keys.rs`), and rules between settings are `load.rs`'s.
+//! The kinds both binaries have (seconds, whole numbers, absolute paths) are
+//! `config_layers::parse`'s, re-exported here so that `load.rs` finds every parser in one place.
+//! A parser answers "is this well-formed", and where more than one thing can be wrong, which;
+//! the message saying what is allowed is the setting's (`keys.rs`), and rules between settings
+//! are `load.rs`'s.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use figment::value::{Num, Value};
+use config_layers::parse::integer;
+pub(crate) use config_layers::parse::{absolute_path, seconds, whole};
+use figment::value::Value;
 
 use super::shell::{self, SplitError};
 use super::{LogFormat, PlayerKind};
 use crate::vimeo::Token;
-
-/// Seconds, whole or decimal (`10`, `2.5`), as text or a TOML number; never negative.
-pub(crate) fn seconds(value: &Value) -> Option<Duration> {
-    let secs = match value {
-        Value::Num(_, n) => match n.to_f64() {
-            Some(f) => f,
-            // Integers convert exactly as far as any sensible interval goes.
-            None => integer(*n)? as f64,
-        },
-        Value::String(_, s) => decimal(s.trim())?,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(secs).ok()
-}
-
-/// A whole, non-negative number that fits a `u32`, as text or a TOML integer.
-pub(crate) fn whole(value: &Value) -> Option<u32> {
-    match value {
-        Value::Num(_, n) => u32::try_from(integer(*n)?).ok(),
-        Value::String(_, s) => {
-            let s = s.trim();
-            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
-        }
-        _ => None,
-    }
-}
 
 /// A base URL: `http://` or `https://`, a host, no user name or password (the token is
 /// `VIMEO_TOKEN`), no query string or fragment (paths are appended to it); given back without
@@ -135,12 +112,6 @@ pub(crate) fn log_format(value: &Value) -> Option<LogFormat> {
     }
 }
 
-/// An absolute path (relative ones would depend on the directory the kiosk starts in).
-pub(crate) fn absolute_path(value: &Value) -> Option<PathBuf> {
-    let path = PathBuf::from(value.as_str()?.trim());
-    path.is_absolute().then_some(path)
-}
-
 /// An absolute path to a file: not `/` and not ending in `/` (the log file's name is the prefix
 /// of its rotated copies).
 pub(crate) fn file_path(value: &Value) -> Option<PathBuf> {
@@ -151,47 +122,12 @@ pub(crate) fn file_path(value: &Value) -> Option<PathBuf> {
     absolute_path(value).filter(|p| p.file_name().is_some())
 }
 
-/// `digits` or `digits.digits`: what the docs promise, and not `1e3`, `inf` or `-2`, which
-/// `f64::from_str` would take.
-fn decimal(text: &str) -> Option<f64> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let well_formed = !whole.is_empty() && digits(whole) && digits(fraction);
-    if well_formed { text.parse().ok() } else { None }
-}
-
-fn integer(n: Num) -> Option<i128> {
-    n.to_i128().or_else(|| n.to_u128().and_then(|u| i128::try_from(u).ok()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn text(s: &str) -> Value {
         Value::from(s)
-    }
-
-    #[test]
-    fn seconds_whole_or_decimal() {
-        assert_eq!(seconds(&text("10")), Some(Duration::from_secs(10)));
-        assert_eq!(seconds(&text(" 2.5 ")), Some(Duration::from_millis(2500)));
-        assert_eq!(seconds(&Value::from(7)), Some(Duration::from_secs(7)));
-        assert_eq!(seconds(&Value::from(1.5)), Some(Duration::from_millis(1500)));
-        for bad in ["abc", "", "-1", "1e3", "inf", "NaN", "1.2.3", ".5", "10s"] {
-            assert_eq!(seconds(&text(bad)), None, "{bad:?}");
-        }
-        assert_eq!(seconds(&Value::from(-3)), None);
-    }
-
-    #[test]
-    fn whole_numbers() {
-        assert_eq!(whole(&text(" 3 ")), Some(3));
-        assert_eq!(whole(&Value::from(5)), Some(5));
-        for bad in ["", "3.0", "-1", "three", "99999999999"] {
-            assert_eq!(whole(&text(bad)), None, "{bad:?}");
-        }
-        assert_eq!(whole(&Value::from(-1)), None);
     }
 
     #[test]

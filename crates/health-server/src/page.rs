@@ -1,0 +1,293 @@
+//! `GET /`: a small status page for the person standing next to the kiosk, or checking on it
+//! from a laptop.
+//!
+//! At the top, one headline in green, amber or red: is the screen showing what the event calls
+//! for ([`headline`])? Below, a section per concern ([`sections`]): the screen (what Vimeo says,
+//! what the player does, whether the two agree), the Raspberry Pi (SoC temperature, throttling,
+//! CPU, memory), the network (each ping host, Wi-Fi, the last speed test), the stream (readable,
+//! playlist advancing, bitrate, segment download ratio), and every collector's last run and
+//! error ([`collectors`]). A figure nobody collects reads "—", a section whose collector is off
+//! reads "not monitored", and the page always renders.
+//!
+//! What it reads: the text `/metrics` would serve at the same moment, parsed back
+//! ([`samples`]), and the status board `/status` copies. A page load never starts or waits for
+//! a collection, so it costs what a scrape costs plus a parse of a few kilobytes.
+//!
+//! How it is written: plain server-side HTML with inline CSS (`page/style.css`, compiled in),
+//! no JavaScript, no external fonts, styles or scripts, and a
+//! `<meta http-equiv="refresh">` every [`REFRESH_SECONDS`] seconds. The response forbids
+//! everything else through its `Content-Security-Policy`. The markup is built with a tiny
+//! writer ([`html`]) rather than a template crate such as `maud` or `askama`: the page is a few
+//! dozen elements, the writer's whole escaping is five characters in one function, and the
+//! writer only accepts markup as `&'static str`, so text from the metrics (label values, error
+//! messages) can only enter escaped — the same guarantee `maud` gives, without a proc-macro
+//! dependency in a binary meant for a Raspberry Pi. No URL with a query string and no token is
+//! shown: the page shows no configuration, ping hosts and error messages go through
+//! [`health_core::redact`].
+//!
+//! Protection: the route sits behind the same bearer token as `/metrics` and `/status`. A
+//! browser cannot send an `Authorization` header from its address bar, so with
+//! `HEALTH_METRICS_BEARER_TOKEN` set the page is for `curl -H "Authorization: Bearer …"` or a
+//! reverse proxy that adds the header; on a trusted venue network, leave the token unset.
+//!
+//! What it deliberately does not do: history or graphs (that is Prometheus and Grafana), or any
+//! action on the kiosk.
+
+mod collectors;
+mod format;
+mod headline;
+mod html;
+mod samples;
+mod sections;
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::{HeaderName, header};
+use health_core::{CollectorStatus, Exposition, StatusBoard};
+
+use self::headline::Kiosk;
+use self::html::Html;
+use self::samples::Samples;
+
+/// The page's content type.
+pub(crate) const CONTENT_TYPE: &str = "text/html; charset=utf-8";
+
+/// How often the page reloads itself, in seconds: about as often as the kiosk's own figures
+/// change (`HEALTH_SCRIPT_INTERVAL` defaults to 5 s).
+pub(crate) const REFRESH_SECONDS: &str = "5";
+
+/// The response headers besides the content type: no caching, no sniffing, no referrer, and a
+/// policy that allows the inline style and nothing else (no script, image, font or frame).
+pub(crate) const HEADERS: [(HeaderName, &str); 5] = [
+    (header::CONTENT_TYPE, CONTENT_TYPE),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'",
+    ),
+];
+
+/// The stylesheet, inlined in every page.
+const STYLE: &str = include_str!("page/style.css");
+
+/// What every part of the page reads.
+#[derive(Debug)]
+struct View<'a> {
+    /// The current figures.
+    samples: &'a Samples,
+    /// The collectors' records, by name.
+    board: &'a BTreeMap<String, CollectorStatus>,
+    /// Unix time now, for "12 s ago".
+    now: f64,
+}
+
+/// The page for the figures in `exposition` and the records on `board`, as of `now`.
+pub(crate) fn render(exposition: &Exposition, board: &StatusBoard, now: SystemTime) -> String {
+    let samples = Samples::parse(&exposition.render(), exposition.namespace());
+    let board = board.snapshot();
+    let now = now.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    document(&View { samples: &samples, board: &board, now })
+}
+
+fn document(view: &View<'_>) -> String {
+    let headline = Kiosk::read(view.samples, view.board.contains_key("script")).headline();
+    let mut html = Html::new();
+    html.raw(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\">\
+         <meta http-equiv=\"refresh\" content=\"",
+    )
+    .raw(REFRESH_SECONDS)
+    .raw("\"><title>")
+    .text(headline.title)
+    .raw(" · vimeo-monitor</title><style>")
+    .raw(STYLE)
+    .raw("</style></head>\n<body><main>\n<header class=\"headline ")
+    .raw(headline.tone.class())
+    .raw("\" id=\"headline\"><h1>")
+    .text(headline.title)
+    .raw("</h1><p>")
+    .text(&headline.detail)
+    .raw("</p></header>\n");
+    sections::screen(&mut html, view);
+    sections::board(&mut html, view);
+    sections::network(&mut html, view);
+    sections::stream(&mut html, view);
+    collectors::collectors(&mut html, view);
+    html.raw("<footer>vimeo-monitor health-server ")
+        .raw(env!("CARGO_PKG_VERSION"))
+        .raw(" · as of ")
+        .text(clock(view.now))
+        .raw(" · refreshes every ")
+        .raw(REFRESH_SECONDS)
+        .raw(" s · <a href=\"metrics\">/metrics</a> · <a href=\"status\">/status</a></footer>\n")
+        .raw("</main></body></html>\n");
+    html.finish()
+}
+
+/// `HH:MM:SS UTC` of Unix time `now`.
+fn clock(now: f64) -> String {
+    let seconds = now.max(0.0) as u64 % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", seconds / 3_600, seconds / 60 % 60, seconds % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use health_core::RunResult;
+
+    use super::*;
+
+    const NOW: f64 = 1_750_000_000.0;
+
+    fn status(result: Option<RunResult>, error: Option<&str>) -> CollectorStatus {
+        CollectorStatus {
+            interval_seconds: 5.0,
+            timeout_seconds: 4.0,
+            last_run_timestamp_seconds: result.map(|_| NOW - 3.0),
+            last_duration_seconds: result.map(|_| 0.012),
+            last_result: result,
+            last_error: error.map(str::to_owned),
+            last_success_timestamp_seconds: None,
+            last_sample_count: None,
+            runs: BTreeMap::new(),
+        }
+    }
+
+    fn page(text: &str, board: &[(&str, CollectorStatus)]) -> String {
+        let samples = Samples::parse(text, "vimeo_monitor");
+        let board = board.iter().map(|(n, s)| ((*n).to_owned(), s.clone())).collect();
+        document(&View { samples: &samples, board: &board, now: NOW })
+    }
+
+    const LIVE: &str = r#"
+vimeo_monitor_stream_state{state="live"} 1
+vimeo_monitor_stream_state{state="offline"} 0
+vimeo_monitor_player_state{state="playing"} 1
+vimeo_monitor_player_state{state="stopped"} 0
+vimeo_monitor_script_healthy 1
+vimeo_monitor_stream_uptime_seconds 754
+vimeo_monitor_api_consecutive_errors 0
+vimeo_monitor_api_last_success_timestamp_seconds 1749999990
+vimeo_monitor_player_restarts_total{reason="exited"} 1
+vimeo_monitor_uptime_seconds 90000
+vimeo_monitor_cpu_temperature_celsius 51.45
+vimeo_monitor_pi_info{model="Raspberry Pi 5 Model B Rev 1.0"} 1
+vimeo_monitor_pi_throttled{condition="under_voltage",scope="now"} 1
+vimeo_monitor_pi_throttled{condition="throttled",scope="now"} 0
+vimeo_monitor_pi_throttled{condition="under_voltage",scope="since_boot"} 1
+vimeo_monitor_network_up{host="1.1.1.1"} 1
+vimeo_monitor_network_rtt_seconds{host="1.1.1.1"} 0.0123
+vimeo_monitor_network_up{host="<b>evil</b>"} 0
+vimeo_monitor_network_speedtest_runs_total{result="success"} 1
+vimeo_monitor_network_download_bytes_per_second 6250000
+vimeo_monitor_network_speedtest_last_success_timestamp_seconds 1749999400
+vimeo_monitor_stream_available 1
+vimeo_monitor_stream_stalled 0
+vimeo_monitor_stream_ended 0
+vimeo_monitor_stream_bitrate_bytes_per_second 562500
+vimeo_monitor_stream_segment_download_ratio 0.25
+vimeo_monitor_stream_width_pixels 1920
+vimeo_monitor_stream_height_pixels 1080
+vimeo_monitor_stream_frames_per_second 30
+"#;
+
+    #[test]
+    fn a_live_kiosk_reads_green_with_every_figure() {
+        let ok = || status(Some(RunResult::Success), None);
+        let board = [
+            ("hardware", ok()),
+            ("network", ok()),
+            ("script", ok()),
+            (
+                "stream",
+                status(
+                    Some(RunResult::Error),
+                    Some("ffprobe <failed> at https://x.example/a.m3u8?sig=s3cret"),
+                ),
+            ),
+            ("stream_playlist", ok()),
+        ];
+        let page = page(LIVE, &board);
+        for expected in [
+            "<meta http-equiv=\"refresh\" content=\"5\">",
+            "<header class=\"headline good\" id=\"headline\"><h1>Showing the live event</h1>",
+            "the live stream (the event is live)",
+            "<td class=\"good\">playing</td>",
+            "12 min 34 s",
+            "answering; last answer 10 s ago",
+            "<td class=\"good\">51.5 °C</td>",
+            "<td class=\"bad\">under-voltage</td>",
+            "Raspberry Pi 5 Model B Rev 1.0",
+            "<th>1.1.1.1</th><td class=\"good\">up, 12.3 ms round trip</td>",
+            "<th>&lt;b&gt;evil&lt;/b&gt;</th><td class=\"bad\">down</td>",
+            "50.0 Mbit/s down; 10 min 0 s ago",
+            "<td class=\"good\">advancing</td>",
+            "4.5 Mbit/s",
+            "0.25 (keeps up)",
+            "1920×1080 at 30 fps",
+            "ffprobe &lt;failed&gt; at https://x.example/a.m3u8",
+            "3 s ago",
+            "12.0 ms",
+            "as of 15:06:40 UTC",
+        ] {
+            assert!(page.contains(expected), "missing {expected:?} in\n{page}");
+        }
+        for absent in ["s3cret", "<b>evil", "<script", "not monitored", "http://", "src="] {
+            assert!(!page.contains(absent), "{absent:?} in\n{page}");
+        }
+    }
+
+    #[test]
+    fn with_nothing_configured_every_section_says_not_monitored() {
+        let page = page("", &[]);
+        assert!(page.contains("<h1>Kiosk not monitored</h1>"), "{page}");
+        assert_eq!(page.matches("not monitored: ").count(), 5, "{page}");
+        assert!(page.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn configured_collectors_that_have_not_run_say_waiting_and_figures_missing_read_as_dashes() {
+        let page1 = page("", &[("hardware", status(None, None)), ("script", status(None, None))]);
+        assert_eq!(page1.matches("waiting for the first run").count(), 2, "{page1}");
+        assert!(page1.contains("<h1>Waiting for the kiosk</h1>"));
+        let ran = status(Some(RunResult::Success), None);
+        let page2 =
+            page("", &[("hardware", ran.clone()), ("stream", ran.clone()), ("network", ran)]);
+        assert!(page2.contains("<th>SoC temperature</th><td class=\"plain\">—</td>"), "{page2}");
+        assert!(page2.contains("<th>Throttling now</th><td class=\"plain\">—</td>"));
+        assert!(page2.contains("<th>Playlist</th><td class=\"plain\">—</td>"));
+        assert!(page2.contains("no ping host configured"));
+        assert!(page2.contains("off (HEALTH_NETWORK_SPEEDTEST_ENABLED)"));
+    }
+
+    #[test]
+    fn the_api_row_tells_no_answer_yet_from_failing() {
+        let script = [("script", status(Some(RunResult::Success), None))];
+        let quiet = "vimeo_monitor_api_consecutive_errors 0\n\
+                     vimeo_monitor_api_last_success_timestamp_seconds 0\n";
+        let page1 = page(quiet, &script);
+        assert!(
+            page1.contains("<th>Vimeo API</th><td class=\"plain\">no answer yet</td>"),
+            "{page1}"
+        );
+        let failing = "vimeo_monitor_api_consecutive_errors 3\n\
+                       vimeo_monitor_api_last_success_timestamp_seconds 0\n";
+        let page2 = page(failing, &script);
+        assert!(
+            page2.contains("<td class=\"bad\">3 failed requests in a row; last answer never</td>"),
+            "{page2}"
+        );
+    }
+
+    #[test]
+    fn the_clock_is_utc_and_never_panics() {
+        assert_eq!(clock(NOW), "15:06:40 UTC");
+        assert_eq!(clock(-5.0), "00:00:00 UTC");
+        assert_eq!(clock(f64::NAN), "00:00:00 UTC");
+    }
+}

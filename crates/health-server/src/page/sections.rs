@@ -1,0 +1,334 @@
+//! The page's sections about the kiosk and its surroundings: screen, board, network, stream.
+//!
+//! Each section belongs to one or two collectors. When none of them is configured the section
+//! says "not monitored" and which setting turns it on; when they have not finished a run yet it
+//! says so; otherwise it shows a table in which every figure the last run did not give reads as
+//! "—". A section never fails: the worst a missing or odd figure can do is show a dash.
+
+use super::View;
+use super::format::{self, Cell, Tone};
+use super::html::Html;
+
+/// How far a section's collectors have got.
+enum Coverage {
+    /// None of them is configured.
+    Off,
+    /// Configured, but none has finished a run.
+    Waiting,
+    /// At least one has finished a run.
+    Ran,
+}
+
+fn coverage(view: &View<'_>, collectors: &[&str]) -> Coverage {
+    let statuses: Vec<_> = collectors.iter().filter_map(|c| view.board.get(*c)).collect();
+    if statuses.is_empty() {
+        Coverage::Off
+    } else if statuses.iter().all(|s| s.last_result.is_none()) {
+        Coverage::Waiting
+    } else {
+        Coverage::Ran
+    }
+}
+
+/// Opens the section; returns whether to write its table (`false`: it was closed with a note).
+fn open(
+    html: &mut Html,
+    view: &View<'_>,
+    title: &'static str,
+    collectors: &[&str],
+    off: &'static str,
+) -> bool {
+    html.raw("<section><h2>").raw(title).raw("</h2>");
+    match coverage(view, collectors) {
+        Coverage::Off => {
+            html.raw("<p class=\"note\">not monitored: ").raw(off).raw("</p></section>\n");
+            false
+        }
+        Coverage::Waiting => {
+            html.raw("<p class=\"note\">waiting for the first run</p></section>\n");
+            false
+        }
+        Coverage::Ran => {
+            html.raw("<table>");
+            true
+        }
+    }
+}
+
+fn close(html: &mut Html) {
+    html.raw("</table></section>\n");
+}
+
+/// One `label: value` row.
+fn row(html: &mut Html, label: &'static str, cell: &Cell) {
+    html.raw("<tr><th>").raw(label).raw("</th>");
+    value(html, cell);
+    html.raw("</tr>");
+}
+
+/// One `<td>` in the cell's tone.
+fn value(html: &mut Html, cell: &Cell) {
+    html.raw("<td class=\"").raw(cell.tone.class()).raw("\">").text(&cell.text).raw("</td>");
+}
+
+/// What the screen should show, what the player does, and whether they agree.
+pub(super) fn screen(html: &mut Html, view: &View<'_>) {
+    const OFF: &str = "run the kiosk with HEALTH_MONITORING_ENABLED=true, or set \
+                       HEALTH_SCRIPT_PIDFILE or HEALTH_SCRIPT_STATUS_FILE";
+    if !open(html, view, "Screen", &["script"], OFF) {
+        return;
+    }
+    let s = view.samples;
+    let stream_state = s.current("stream_state", "state");
+    let should = match stream_state {
+        Some("live") => Cell::plain("the live stream (the event is live)"),
+        Some("offline") => Cell::plain("the holding image (the event is offline)"),
+        Some("error") => Cell::new("the error image (the Vimeo API fails)", Tone::Bad),
+        Some(other) => Cell::plain(other),
+        None => Cell::missing(),
+    };
+    row(html, "Should show", &should);
+    let player = match s.current("player_state", "state") {
+        Some(state @ "playing") => Cell::new(state, Tone::Good),
+        Some(state @ ("starting" | "buffering")) => Cell::new(state, Tone::Warn),
+        Some(state @ ("stopped" | "restarting")) => Cell::new(state, Tone::Bad),
+        Some(state) => Cell::plain(state),
+        None => Cell::missing(),
+    };
+    row(html, "Player", &player);
+    let matches = match s.flag("script_healthy") {
+        Some(true) => Cell::new("yes", Tone::Good),
+        Some(false) => Cell::new("no (or the kiosk's main loop is late)", Tone::Bad),
+        None => Cell::missing(),
+    };
+    row(html, "Screen shows it", &matches);
+    if let Some(up) = s.flag("script_process_up") {
+        let cell =
+            if up { Cell::new("running", Tone::Good) } else { Cell::new("not running", Tone::Bad) };
+        row(html, "Kiosk process", &cell);
+    }
+    if stream_state == Some("live") {
+        row(html, "Live for", &Cell::of(s.value("stream_uptime_seconds"), format::duration));
+    }
+    let errors = s.value("api_consecutive_errors");
+    let last_answer = s.value("api_last_success_timestamp_seconds").filter(|at| *at > 0.0);
+    let api = match (errors, last_answer) {
+        (None, _) => Cell::missing(),
+        (Some(errors), last) if errors >= 1.0 => Cell::new(
+            format!(
+                "{} failed requests in a row; last answer {}",
+                format::count(errors),
+                last.map_or_else(|| "never".to_owned(), |at| format::ago(view.now, at))
+            ),
+            Tone::Bad,
+        ),
+        (Some(_), Some(at)) => {
+            Cell::new(format!("answering; last answer {}", format::ago(view.now, at)), Tone::Good)
+        }
+        (Some(_), None) => Cell::plain("no answer yet"),
+    };
+    row(html, "Vimeo API", &api);
+    let restarts = s.sum("player_restarts_total");
+    let tone = if restarts.unwrap_or(0.0) > 0.0 { Tone::Warn } else { Tone::Plain };
+    row(html, "Player restarts", &Cell::of(restarts, format::count).tone(tone));
+    row(html, "Kiosk up for", &Cell::of(s.value("uptime_seconds"), format::duration));
+    close(html);
+}
+
+/// The board: SoC temperature, throttling, CPU and memory.
+pub(super) fn board(html: &mut Html, view: &View<'_>) {
+    if !open(html, view, "Raspberry Pi", &["hardware"], "set HEALTH_HARDWARE_ENABLED=true") {
+        return;
+    }
+    let s = view.samples;
+    let model = s
+        .current("pi_info", "model")
+        .map_or_else(|| Cell::plain("— (not a Raspberry Pi?)"), Cell::plain);
+    row(html, "Board", &model);
+    let temperature = s.value("cpu_temperature_celsius");
+    let tone = match temperature {
+        Some(t) if t >= 80.0 => Tone::Bad,
+        Some(t) if t >= 70.0 => Tone::Warn,
+        Some(_) => Tone::Good,
+        None => Tone::Plain,
+    };
+    row(html, "SoC temperature", &Cell::of(temperature, format::celsius).tone(tone));
+    row(html, "Throttling now", &throttling(view, "now", Tone::Bad));
+    row(html, "Since boot", &throttling(view, "since_boot", Tone::Warn));
+    let cpu = Cell::of(s.value("cpu_usage_ratio"), format::percent);
+    let cpu = match s.value("load1") {
+        Some(load) if cpu.text != format::MISSING => {
+            Cell::plain(format!("{}, load {load:.2}", cpu.text))
+        }
+        _ => cpu,
+    };
+    row(html, "CPU", &cpu);
+    let memory = match (s.value("memory_available_bytes"), s.value("memory_total_bytes")) {
+        (Some(available), Some(total)) => {
+            let tone =
+                if total > 0.0 && available / total < 0.1 { Tone::Warn } else { Tone::Plain };
+            Cell::new(
+                format!("{} free of {}", format::bytes(available), format::bytes(total)),
+                tone,
+            )
+        }
+        (available, _) => Cell::of(available, |v| format!("{} free", format::bytes(v))),
+    };
+    row(html, "Memory", &memory);
+    close(html);
+}
+
+/// The firmware's throttling flags in `scope`: the conditions set, in `set_tone`; "none" in
+/// green; "—" when the board does not say.
+fn throttling(view: &View<'_>, scope: &str, set_tone: Tone) -> Cell {
+    let flags: Vec<_> = view
+        .samples
+        .series("pi_throttled")
+        .iter()
+        .filter(|f| f.label("scope") == Some(scope))
+        .collect();
+    if flags.is_empty() {
+        return Cell::missing();
+    }
+    // In the firmware's bit order, whatever order the exposition listed them in.
+    let mut set: Vec<(usize, &str)> = flags
+        .iter()
+        .filter(|f| f.value == 1.0)
+        .filter_map(|f| f.label("condition"))
+        .map(|condition| match condition {
+            "under_voltage" => (0, "under-voltage"),
+            "arm_frequency_capped" => (1, "ARM frequency capped"),
+            "throttled" => (2, "throttled"),
+            "soft_temperature_limit" => (3, "soft temperature limit"),
+            other => (4, other),
+        })
+        .collect();
+    set.sort_unstable();
+    let set: Vec<&str> = set.into_iter().map(|(_, name)| name).collect();
+    if set.is_empty() { Cell::new("none", Tone::Good) } else { Cell::new(set.join(", "), set_tone) }
+}
+
+/// Ping hosts, Wi-Fi and the last speed test.
+pub(super) fn network(html: &mut Html, view: &View<'_>) {
+    if !open(html, view, "Network", &["network"], "set HEALTH_NETWORK_ENABLED=true") {
+        return;
+    }
+    let s = view.samples;
+    let mut hosts: Vec<_> =
+        s.series("network_up").iter().filter_map(|h| Some((h.label("host")?, h.value))).collect();
+    hosts.sort_by(|a, b| a.0.cmp(b.0));
+    if hosts.is_empty() {
+        row(html, "Hosts", &Cell::plain("no ping host configured (HEALTH_NETWORK_PING_HOSTS)"));
+    }
+    for (host, up) in hosts {
+        let rtt = s.value_with("network_rtt_seconds", "host", host);
+        let loss = s.value_with("network_packet_loss_ratio", "host", host);
+        let mut text = if up == 1.0 { "up".to_owned() } else { "down".to_owned() };
+        if let Some(rtt) = rtt.filter(|v| v.is_finite()) {
+            text.push_str(&format!(", {} round trip", format::duration(rtt)));
+        }
+        if let Some(loss) = loss.filter(|v| v.is_finite() && *v > 0.0) {
+            text.push_str(&format!(", {} lost", format::percent(loss)));
+        }
+        let tone = match (up == 1.0, loss.unwrap_or(0.0) > 0.0) {
+            (false, _) => Tone::Bad,
+            (true, true) => Tone::Warn,
+            (true, false) => Tone::Good,
+        };
+        html.raw("<tr><th>").text(health_core::redact::url(host)).raw("</th>");
+        value(html, &Cell::new(text, tone));
+        html.raw("</tr>");
+    }
+    for wifi in s.series("network_wifi_signal_dbm") {
+        let tone = if wifi.value < -75.0 { Tone::Warn } else { Tone::Plain };
+        let interface = wifi.label("interface").unwrap_or(format::MISSING);
+        row(html, "Wi-Fi signal", &Cell::new(format!("{:.0} dBm ({interface})", wifi.value), tone));
+    }
+    let speedtest = if s.series("network_speedtest_runs_total").is_empty() {
+        Cell::plain("off (HEALTH_NETWORK_SPEEDTEST_ENABLED)")
+    } else {
+        match s.value("network_download_bytes_per_second") {
+            Some(down) => {
+                let mut text = format!("{} down", format::bits_per_second(down));
+                if let Some(up) = s.value("network_upload_bytes_per_second") {
+                    text.push_str(&format!(", {} up", format::bits_per_second(up)));
+                }
+                if let Some(at) = s.value("network_speedtest_last_success_timestamp_seconds") {
+                    text.push_str(&format!("; {}", format::ago(view.now, at)));
+                }
+                Cell::plain(text)
+            }
+            None => Cell::plain("no successful test yet"),
+        }
+    };
+    row(html, "Speed test", &speedtest);
+    close(html);
+}
+
+/// The watched stream: readable, advancing, bitrate, and whether this link keeps up.
+pub(super) fn stream(html: &mut Html, view: &View<'_>) {
+    if !open(html, view, "Stream", &["stream", "stream_playlist"], "set HEALTH_STREAM_ENABLED=true")
+    {
+        return;
+    }
+    let s = view.samples;
+    let readable = match s.flag("stream_available") {
+        Some(true) => Cell::new("yes", Tone::Good),
+        Some(false) => Cell::new("no (or no stream is live)", Tone::Warn),
+        None => Cell::missing(),
+    };
+    row(html, "Readable", &readable);
+    let since = s.value("stream_seconds_since_playlist_advanced");
+    let playlist = match (s.flag("stream_ended"), s.flag("stream_stalled")) {
+        (Some(true), _) => Cell::new("ended", Tone::Warn),
+        (_, Some(true)) => Cell::new(
+            format!(
+                "stalled: no new segment for {}",
+                since.map_or_else(|| format::MISSING.to_owned(), format::duration)
+            ),
+            Tone::Bad,
+        ),
+        (_, Some(false)) => Cell::new("advancing", Tone::Good),
+        _ => Cell::missing(),
+    };
+    row(html, "Playlist", &playlist);
+    let bitrate = match (
+        s.value("stream_bitrate_bytes_per_second"),
+        s.value("stream_variant_bandwidth_bytes_per_second"),
+    ) {
+        (Some(measured), Some(declared)) => Cell::plain(format!(
+            "{} (declared {})",
+            format::bits_per_second(measured),
+            format::bits_per_second(declared)
+        )),
+        (Some(measured), None) => Cell::plain(format::bits_per_second(measured)),
+        (None, declared) => {
+            Cell::of(declared, |d| format!("declared {}", format::bits_per_second(d)))
+        }
+    };
+    row(html, "Bitrate", &bitrate);
+    let ratio = s.value("stream_segment_download_ratio");
+    let tone = match ratio {
+        Some(r) if r >= 1.0 => Tone::Bad,
+        Some(r) if r >= 0.8 => Tone::Warn,
+        Some(_) => Tone::Good,
+        None => Tone::Plain,
+    };
+    let ratio_text = |r: f64| {
+        let verdict = if r >= 1.0 { "this link cannot keep up" } else { "keeps up" };
+        format!("{} ({verdict})", format::ratio(r))
+    };
+    row(html, "Segment download ratio", &Cell::of(ratio, ratio_text).tone(tone));
+    let picture = match (s.value("stream_width_pixels"), s.value("stream_height_pixels")) {
+        (Some(w), Some(h)) => {
+            let fps = s
+                .value("stream_frames_per_second")
+                .map(|f| format!(" at {f:.0} fps"))
+                .unwrap_or_default();
+            Cell::plain(format!("{w:.0}×{h:.0}{fps}"))
+        }
+        _ => Cell::missing(),
+    };
+    row(html, "Picture", &picture);
+    close(html);
+}
