@@ -3,14 +3,12 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
-use end_to_end::{get, promtool_check, tool, workspace_root};
+use end_to_end::{Prometheus, get, promtool_check, workspace_root};
 use health_server::config::{HealthConfig, Secret, SignedUrl};
 use health_server::{Exporter, catalogue, metrics_reference};
 use tokio::net::TcpListener;
-use tokio::process::Command;
 
 /// The live HLS encoder and server of health-stream's own tests.
 #[path = "../crates/health-stream/tests/support/mod.rs"]
@@ -92,31 +90,24 @@ async fn a_real_prometheus_scrapes_it_with_a_bearer_token() {
     );
     std::fs::write(dir.path().join("prometheus.yml"), prometheus_yml).unwrap();
 
-    let (mut prometheus, api) = start_prometheus(dir.path()).await;
-    let mut last = String::new();
+    let prometheus = Prometheus::start(dir.path()).await;
+    let mut last = Vec::new();
     let mut scraped = false;
     for _ in 0..60 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let Ok((200, body)) =
-            get(api, "/api/v1/query?query=vimeo_monitor_collector_up", None).await
-        else {
-            continue;
-        };
-        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-        last = body;
-        let results = json["data"]["result"].as_array().cloned().unwrap_or_default();
+        let Ok(results) = prometheus.query("vimeo_monitor_collector_up").await else { continue };
         if results.iter().any(|r| r["metric"]["collector"] == "hardware" && r["value"][1] == "1") {
             scraped = true;
             break;
         }
+        last = results;
     }
-    let (_, targets) = get(api, "/api/v1/targets", None).await.unwrap();
-    prometheus.kill().await.unwrap();
+    let targets = prometheus.api("/api/v1/targets").await;
+    prometheus.stop().await;
     assert!(
         scraped,
-        "Prometheus never stored vimeo_monitor_collector_up=1; last answer {last}\ntargets: {targets}"
+        "Prometheus never stored vimeo_monitor_collector_up=1; last answer {last:?}\ntargets: {targets}"
     );
-    let targets: serde_json::Value = serde_json::from_str(&targets).unwrap();
     let target = &targets["data"]["activeTargets"][0];
     assert_eq!(target["health"], "up", "{target}");
     assert_eq!(target["lastError"], "", "{target}");
@@ -124,34 +115,6 @@ async fn a_real_prometheus_scrapes_it_with_a_bearer_token() {
 }
 
 /// Starts Prometheus on a free loopback port (retrying if another process takes it first).
-async fn start_prometheus(dir: &std::path::Path) -> (tokio::process::Child, SocketAddr) {
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let api = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut child = Command::new(tool("prometheus"))
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={api}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start prometheus");
-        for _ in 0..100 {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            if let Ok((200, _)) = get(api, "/-/ready", None).await {
-                return (child, api);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let _ = child.kill().await;
-    }
-    panic!("prometheus did not start");
-}
-
 /// Every Raspberry Pi fixture tree, through the real composition, passes promtool.
 #[tokio::test]
 async fn promtool_accepts_the_hardware_figures_of_every_fixture_tree() {

@@ -1,13 +1,18 @@
-//! Helpers for the end-to-end tests: a loopback HTTP GET and the Prometheus tools on PATH.
+//! Helpers for the end-to-end tests: a loopback HTTP GET, the Prometheus tools on PATH, and a
+//! real Prometheus server to query.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use serde_json::Value;
 use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
 
 /// GETs `path` from `addr` and returns the status code and body.
 pub async fn get(
@@ -68,4 +73,108 @@ pub async fn promtool_check(text: &str) -> (bool, String) {
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.success(), report)
+}
+
+/// Percent-encodes `text` for a URL query string.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A Prometheus server on a free loopback port, killed and reaped by [`stop`](Self::stop) (or
+/// killed when dropped).
+pub struct Prometheus {
+    child: Child,
+    /// Its HTTP address.
+    pub api: SocketAddr,
+    log: std::path::PathBuf,
+}
+
+impl Prometheus {
+    /// Starts `/usr/bin/prometheus` with `dir/prometheus.yml`, retrying if another process takes
+    /// the port first; waits until it is ready.
+    pub async fn start(dir: &Path) -> Self {
+        let log = dir.join("prometheus.log");
+        for _ in 0..5 {
+            let port =
+                std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let api = SocketAddr::from(([127, 0, 0, 1], port));
+            let mut child = Command::new(tool("prometheus"))
+                .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+                .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+                .arg(format!("--web.listen-address={api}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("start prometheus");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if let Ok((200, _)) = get(api, "/-/ready", None).await {
+                    return Self { child, api, log };
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let _ = child.kill().await;
+        }
+        panic!("prometheus did not start:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+
+    /// GETs an API path and parses the JSON answer, whatever its HTTP status.
+    pub async fn api(&self, path: &str) -> Value {
+        let (status, body) = get(self.api, path, None).await.expect("Prometheus answers");
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{path}: HTTP {status} ({e}): {body}"))
+    }
+
+    /// An instant query: its result, or Prometheus's error.
+    pub async fn query(&self, expr: &str) -> Result<Vec<Value>, String> {
+        let answer = self.api(&format!("/api/v1/query?query={}", encode(expr))).await;
+        match answer["status"].as_str() {
+            Some("success") => Ok(answer["data"]["result"].as_array().cloned().unwrap_or_default()),
+            _ => Err(format!("{}: {}", answer["errorType"], answer["error"])),
+        }
+    }
+
+    /// A range query over the last two minutes, as a panel runs it.
+    pub async fn query_range(&self, expr: &str) -> Result<Vec<Value>, String> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let path = format!(
+            "/api/v1/query_range?query={}&start={}&end={now}&step=2",
+            encode(expr),
+            now - 120
+        );
+        let answer = self.api(&path).await;
+        match answer["status"].as_str() {
+            Some("success") => Ok(answer["data"]["result"].as_array().cloned().unwrap_or_default()),
+            _ => Err(format!("{}: {}", answer["errorType"], answer["error"])),
+        }
+    }
+
+    /// The single value of an instant query (an empty answer is `None`).
+    pub async fn value(&self, expr: &str) -> Option<f64> {
+        let result = self.query(expr).await.unwrap_or_else(|e| panic!("{expr}: {e}"));
+        assert!(result.len() <= 1, "{expr} gave several series: {result:?}");
+        result.first().map(|r| r["value"][1].as_str().unwrap().parse().unwrap())
+    }
+
+    /// What Prometheus wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills and reaps it.
+    pub async fn stop(mut self) {
+        self.child.kill().await.expect("kill prometheus");
+    }
 }

@@ -79,6 +79,8 @@ pub struct HealthConfig {
     pub stream: StreamConfig,
     /// The script collector (`HEALTH_SCRIPT_*`).
     pub script: ScriptConfig,
+    /// Push mode (`HEALTH_PUSHGATEWAY_URL`, `HEALTH_PUSH_*`).
+    pub push: PushConfig,
 }
 
 /// Where and how `/metrics` is served.
@@ -233,6 +235,20 @@ pub struct ScriptConfig {
     pub procfs_root: PathBuf,
 }
 
+/// Push mode: a Pushgateway to `PUT` the exposition to, for kiosks Prometheus cannot reach.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushConfig {
+    /// The Pushgateway (`HEALTH_PUSHGATEWAY_URL`); unset: no pushing. May carry credentials,
+    /// so it is shown redacted.
+    pub gateway_url: Option<SignedUrl>,
+    /// Time between pushes (`HEALTH_PUSH_INTERVAL`).
+    pub interval: Duration,
+    /// The group's `job` label (`HEALTH_PUSH_JOB`).
+    pub job: Option<String>,
+    /// The group's `instance` label (`HEALTH_PUSH_INSTANCE`); unset: the host name.
+    pub instance: Option<String>,
+}
+
 impl ScriptConfig {
     /// The first setting that asks for the sidecar (a script watched from outside), if any.
     pub fn sidecar_setting(&self) -> Option<&'static str> {
@@ -325,6 +341,12 @@ impl Default for HealthConfig {
                 // interval behind at a 15 s scrape, and sees a restart loop as it happens.
                 interval: Duration::from_secs(5),
                 procfs_root: PathBuf::from("/proc"),
+            },
+            push: PushConfig {
+                gateway_url: None,
+                interval: Duration::from_secs(15),
+                job: Some("vimeo-monitor".to_owned()),
+                instance: None,
             },
         }
     }

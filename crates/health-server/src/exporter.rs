@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use health_core::{Exposition, ExpositionError, Scheduler};
+use health_core::{Collector, Exposition, ExpositionError, Scheduler};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -12,6 +12,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::compose::{ComposeError, Inputs, compose_with};
 use crate::config::HealthConfig;
 use crate::http::{AppState, BearerAuth, router};
+use crate::push::{self, PushError};
 use crate::serve::serve;
 
 /// How long shutdown waits for a running collection, and separately for busy connections.
@@ -36,6 +37,9 @@ pub enum ExporterError {
     /// The collectors' descriptions conflict.
     #[error(transparent)]
     Exposition(#[from] ExpositionError),
+    /// Push mode cannot be set up.
+    #[error(transparent)]
+    Push(#[from] PushError),
 }
 
 /// A running exporter. Stop it with [`shutdown`](Self::shutdown).
@@ -49,6 +53,29 @@ pub struct Exporter {
     /// Stops the server when the exporter is shut down, or dropped without a shutdown.
     stop: DropGuard,
     server: JoinHandle<()>,
+}
+
+/// The collectors `config` enables, plus the push collector in push mode; logs the notes.
+fn collectors(
+    config: &HealthConfig,
+    inputs: &Inputs,
+    exposition: &Exposition,
+) -> Result<Vec<Box<dyn Collector>>, ExporterError> {
+    let composition = compose_with(config, inputs)?;
+    for note in &composition.notes {
+        tracing::warn!(target: "health.server", "{note}");
+    }
+    let mut collectors = composition.collectors;
+    if let Some(pusher) = push::from_config(&config.push, exposition)? {
+        tracing::info!(
+            target: "health.server",
+            target_url = %pusher.target(),
+            interval = ?config.push.interval,
+            "pushing to a Pushgateway",
+        );
+        collectors.push(Box::new(pusher));
+    }
+    Ok(collectors)
 }
 
 /// The address `config` asks to listen on.
@@ -80,14 +107,11 @@ impl Exporter {
         let local_addr = listener
             .local_addr()
             .map_err(|source| ExporterError::Bind { addr: listen_addr(config), source })?;
-        let composition = compose_with(config, &inputs)?;
-        for note in &composition.notes {
-            tracing::warn!(target: "health.server", "{note}");
-        }
         let exposition = Exposition::default();
+        let collectors = collectors(config, &inputs, &exposition)?;
         let scheduler = Scheduler::builder(exposition.clone())
             .version(env!("CARGO_PKG_VERSION"))
-            .start(composition.collectors)?;
+            .start(collectors)?;
         let auth = BearerAuth::new(config.metrics.bearer_token.clone());
         let state = AppState { exposition, status: scheduler.status(), auth: auth.clone() };
         let stop = CancellationToken::new();
@@ -122,11 +146,8 @@ impl Exporter {
     /// Applies a new configuration without restarting the listener: collectors, their intervals
     /// and targets, and the bearer token. On error nothing changes.
     pub async fn reload(&mut self, config: &HealthConfig) -> Result<(), ExporterError> {
-        let composition = compose_with(config, &self.inputs)?;
-        self.scheduler.reconfigure(composition.collectors, COLLECTOR_DEADLINE).await?;
-        for note in &composition.notes {
-            tracing::warn!(target: "health.server", "{note}");
-        }
+        let collectors = collectors(config, &self.inputs, self.scheduler.exposition())?;
+        self.scheduler.reconfigure(collectors, COLLECTOR_DEADLINE).await?;
         self.auth.set(config.metrics.bearer_token.clone());
         if listen_addr(config) != self.configured_addr {
             tracing::warn!(

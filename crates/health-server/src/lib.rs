@@ -18,6 +18,7 @@ pub mod config;
 mod exporter;
 mod http;
 mod page;
+pub mod push;
 mod reference;
 mod serve;
 

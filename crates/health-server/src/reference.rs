@@ -72,6 +72,12 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         interval: "HEALTH_SCRIPT_INTERVAL",
         metrics: health_script::descriptions(),
     });
+    entries.push(CatalogueEntry {
+        collector: crate::push::NAME,
+        feature: None,
+        interval: "HEALTH_PUSH_INTERVAL, in push mode (HEALTH_PUSHGATEWAY_URL)",
+        metrics: crate::push::descriptions(),
+    });
     entries
 }
 

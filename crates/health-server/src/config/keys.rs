@@ -57,6 +57,8 @@ pub(crate) enum Field {
     /// The file name of a program or script, without a directory (a process to look for), or
     /// unset.
     ProcessName(Access<Option<String>>),
+    /// A Pushgateway grouping label value (`job`, `instance`), or unset.
+    LabelValue(Access<Option<String>>),
 }
 
 /// One configuration setting: `HEALTH_<SECTION>_<NAME>` in the environment, `[section] name`
@@ -69,7 +71,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 40] = [
+static SETTINGS: [Setting; 44] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -310,6 +312,30 @@ static SETTINGS: [Setting; 40] = [
         meaning: "What stands for /proc when looking for the kiosk script's process (tests use fixture trees).",
         field: Field::Path(access!(script.procfs_root)),
     },
+    Setting {
+        section: "pushgateway",
+        name: "url",
+        meaning: "Push the metrics to this Prometheus Pushgateway (for kiosks Prometheus cannot scrape); unset: no pushing.",
+        field: Field::SignedUrl(access!(push.gateway_url)),
+    },
+    Setting {
+        section: "push",
+        name: "interval",
+        meaning: "Seconds between pushes.",
+        field: Field::Seconds(access!(push.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "push",
+        name: "job",
+        meaning: "The job label of the pushed group.",
+        field: Field::LabelValue(access!(push.job)),
+    },
+    Setting {
+        section: "push",
+        name: "instance",
+        meaning: "The instance label of the pushed group; unset: this machine's host name.",
+        field: Field::LabelValue(access!(push.instance)),
+    },
 ];
 
 /// Every setting, in documentation order.
@@ -394,6 +420,7 @@ impl Setting {
             Field::ProcessName(_) => {
                 "file name of a program or script, without a directory".to_owned()
             }
+            Field::LabelValue(_) => "letters, digits, and . _ - : (at most 128)".to_owned(),
         }
     }
 
@@ -444,6 +471,9 @@ impl Setting {
             Field::ProcessName(_) => "expected the file name of a program or script, without a \
                  directory or control characters, at most 255 bytes (e.g. vimeo_monitor.py)"
                 .to_owned(),
+            Field::LabelValue(_) => "expected letters, digits, and . _ - : only, at most 128 \
+                 characters (e.g. kiosk-hall-a)"
+                .to_owned(),
         }
     }
 
@@ -476,7 +506,7 @@ impl Setting {
             Field::Factor(a, _) => (a.get)(config).to_string(),
             Field::Variant(a) => (a.get)(config).to_string(),
             Field::Program(a) => (a.get)(config).display().to_string(),
-            Field::ProcessName(a) => (a.get)(config).clone()?,
+            Field::ProcessName(a) | Field::LabelValue(a) => (a.get)(config).clone()?,
         })
     }
 }

@@ -159,6 +159,9 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
         Field::ProcessName(a) => {
             *(a.get_mut)(config) = Some(parse::process_name(value).ok_or_else(expected)?);
         }
+        Field::LabelValue(a) => {
+            *(a.get_mut)(config) = Some(parse::label_value(value).ok_or_else(expected)?);
+        }
     }
     Ok(())
 }

@@ -68,6 +68,16 @@ pub(crate) fn process_name(value: &Value) -> Option<String> {
     valid.then(|| text.to_owned())
 }
 
+/// A Pushgateway grouping label value: it becomes a URL path segment, so only characters that
+/// need no escaping there, and that read well in a dashboard.
+pub(crate) fn label_value(value: &Value) -> Option<String> {
+    let text = value.as_str()?.trim();
+    let valid = !text.is_empty()
+        && text.len() <= 128
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
+    valid.then(|| text.to_owned())
+}
+
 /// A bearer token: a non-empty string without whitespace (it travels in an HTTP header, where
 /// a stray space or newline would make every request fail to match).
 pub(crate) fn token(value: &Value) -> Option<Secret> {
@@ -112,6 +122,17 @@ mod tests {
             assert_eq!(process_name(&text(bad)), None, "{bad:?}");
         }
         assert_eq!(process_name(&Value::from(3)), None);
+    }
+
+    #[test]
+    fn label_values_are_plain() {
+        for good in ["kiosks", " hall-a:1 ", "kiosk_2.berlin"] {
+            assert_eq!(label_value(&text(good)), Some(good.trim().to_owned()), "{good:?}");
+        }
+        let long = "x".repeat(129);
+        for bad in ["", "a/b", "hall a", "ä", "a?b", long.as_str()] {
+            assert_eq!(label_value(&text(bad)), None, "{bad:?}");
+        }
     }
 
     #[test]
