@@ -1,0 +1,158 @@
+//! A real Prometheus (Debian's) scrapes a kiosk with health monitoring on, playing a live
+//! ffmpeg HLS stream announced by the fake Vimeo API, and a standalone exporter beside it, with
+//! the project's alert rules loaded. Through Prometheus's HTTP API: both targets are up, every
+//! metric the reference lists as always present is stored for both, every rule evaluates
+//! without error, and the stall alert goes pending once the encoder stops.
+
+#[path = "../../health-stream/tests/support/mod.rs"]
+mod hls;
+#[path = "support/kiosk.rs"]
+mod kiosk;
+#[path = "support/media.rs"]
+mod media;
+#[path = "support/vimeo_api.rs"]
+mod vimeo_api;
+
+use std::time::{Duration, Instant};
+
+use end_to_end::{Prometheus, workspace_root};
+use health_core::MetricKind;
+use health_server::Exporter;
+use health_server::config::HealthConfig;
+use kiosk::{Scene, free_port};
+use serde_json::Value;
+
+/// The longest wait for mpv to open the live stream and play a second of it.
+const PLAY: Duration = Duration::from_secs(20);
+
+/// Polls `probe` every 250 ms until it returns `Some`, at most `within`.
+async fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(last) => {
+                assert!(Instant::now() < deadline, "not within {within:?}: {what}: {last}")
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_kiosk_and_the_stall_alert_goes_pending() {
+    let mut scene = Scene::new().await;
+    let kiosk_port = free_port();
+    let kiosk = scene.playing(&scene.settings().health(kiosk_port), PLAY).await;
+
+    let mut standalone = HealthConfig::default();
+    standalone.network.enabled = false;
+    standalone.stream.enabled = false;
+    standalone.hardware.interval = Duration::from_secs(1);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let exporter = Exporter::start_on(listener, &standalone).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let rules = workspace_root().join("docs/prometheus/alerts.yml");
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files: ['{rules}']\n\
+             scrape_configs:\n  - job_name: kiosks\n    static_configs:\n      \
+             - targets: ['127.0.0.1:{kiosk_port}']\n  - job_name: health-server\n    \
+             static_configs:\n      - targets: ['{exporter}']\n",
+            rules = rules.display(),
+            exporter = exporter.local_addr(),
+        ),
+    )
+    .unwrap();
+    let prometheus = Prometheus::start(dir.path()).await;
+
+    // Both targets up.
+    for job in ["kiosks", "health-server"] {
+        let up = format!("up{{job=\"{job}\"}}");
+        eventually(&up, Duration::from_secs(20), async || match prometheus.value(&up).await {
+            Some(v) if v == 1.0 => Ok(()),
+            other => Err(format!("{other:?}\n{}", prometheus.log())),
+        })
+        .await;
+    }
+
+    // Every metric of the reference's "always present" section, stored for both jobs.
+    let exporter_section = health_server::catalogue()
+        .into_iter()
+        .find(|entry| entry.feature.is_none() && entry.collector == "exporter")
+        .expect("the exporter's own section");
+    for metric in exporter_section.metrics {
+        let suffix = if metric.kind == MetricKind::Histogram { "_count" } else { "" };
+        let query = format!("count by (job) (vimeo_monitor_{}{suffix})", metric.name);
+        eventually(&query, Duration::from_secs(20), async || {
+            let result = prometheus.query(&query).await?;
+            let jobs: Vec<&str> =
+                result.iter().filter_map(|r| r["metric"]["job"].as_str()).collect();
+            if jobs.contains(&"kiosks") && jobs.contains(&"health-server") {
+                Ok(())
+            } else {
+                Err(format!("jobs with it: {jobs:?}"))
+            }
+        })
+        .await;
+    }
+    // And the kiosk's own: it shows the live event.
+    let live = r#"vimeo_monitor_stream_state{job="kiosks",state="live"}"#;
+    eventually(live, Duration::from_secs(20), async || match prometheus.value(live).await {
+        Some(v) if v == 1.0 => Ok(()),
+        other => Err(format!("{other:?}")),
+    })
+    .await;
+
+    // The rules loaded and evaluate without error.
+    let groups = eventually("every rule evaluated", Duration::from_secs(20), async || {
+        let answer = prometheus.api("/api/v1/rules").await;
+        let groups = answer["data"]["groups"].as_array().cloned().unwrap_or_default();
+        let rules: Vec<&Value> =
+            groups.iter().flat_map(|g| g["rules"].as_array().into_iter().flatten()).collect();
+        let pending: Vec<&str> = rules
+            .iter()
+            .filter(|r| r["health"] != "ok")
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        if !rules.is_empty() && pending.is_empty() {
+            Ok(rules.len())
+        } else {
+            Err(format!("{answer}"))
+        }
+    })
+    .await;
+    eprintln!("{groups} rules evaluated with health ok");
+
+    // The encoder stops: the playlist stops advancing, and the stall alert goes pending for the
+    // kiosk (it fires after its `for:` of a minute, longer than this test waits).
+    scene.stream.kill_encoder();
+    let stalled_at = Instant::now();
+    let alert =
+        eventually("VimeoMonitorStreamStalled pending", Duration::from_secs(30), async || {
+            let answer = prometheus.api("/api/v1/alerts").await;
+            let alerts = answer["data"]["alerts"].as_array().cloned().unwrap_or_default();
+            alerts
+                .into_iter()
+                .find(|a| {
+                    a["labels"]["alertname"] == "VimeoMonitorStreamStalled"
+                        && a["labels"]["job"] == "kiosks"
+                        && matches!(a["state"].as_str(), Some("pending" | "firing"))
+                })
+                .ok_or_else(|| format!("{answer}"))
+        })
+        .await;
+    eprintln!("stall alert {} after {:?}: {alert}", alert["state"], stalled_at.elapsed());
+    assert_eq!(alert["labels"]["instance"], format!("127.0.0.1:{kiosk_port}"));
+
+    prometheus.stop().await;
+    exporter.shutdown().await;
+    drop(kiosk);
+}
