@@ -33,12 +33,11 @@ async fn eventually<T>(
 ) -> T {
     let deadline = Instant::now() + within;
     loop {
-        match probe().await {
+        let last = match probe().await {
             Ok(value) => return value,
-            Err(last) => {
-                assert!(Instant::now() < deadline, "not within {within:?}: {what}: {last}")
-            }
-        }
+            Err(last) => last,
+        };
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}: {last}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -77,7 +76,7 @@ async fn prometheus_scrapes_the_kiosk_and_the_stall_alert_goes_pending() {
     for job in ["kiosks", "health-server"] {
         let up = format!("up{{job=\"{job}\"}}");
         eventually(&up, Duration::from_secs(20), async || match prometheus.value(&up).await {
-            Some(v) if v == 1.0 => Ok(()),
+            Some(1.0) => Ok(()),
             other => Err(format!("{other:?}\n{}", prometheus.log())),
         })
         .await;
@@ -106,7 +105,7 @@ async fn prometheus_scrapes_the_kiosk_and_the_stall_alert_goes_pending() {
     // And the kiosk's own: it shows the live event.
     let live = r#"vimeo_monitor_stream_state{job="kiosks",state="live"}"#;
     eventually(live, Duration::from_secs(20), async || match prometheus.value(live).await {
-        Some(v) if v == 1.0 => Ok(()),
+        Some(1.0) => Ok(()),
         other => Err(format!("{other:?}")),
     })
     .await;
