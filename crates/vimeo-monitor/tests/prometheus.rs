@@ -1,8 +1,9 @@
 //! A real Prometheus (Debian's) scrapes a kiosk with health monitoring on, playing a live
 //! ffmpeg HLS stream announced by the fake Vimeo API, and a standalone exporter beside it, with
 //! the project's alert rules loaded. Through Prometheus's HTTP API: both targets are up, every
-//! metric the reference lists as always present is stored for both, every rule evaluates
-//! without error, and the stall alert goes pending once the encoder stops.
+//! metric the reference lists as always present is stored for both, the reference's example
+//! queries run, every rule evaluates without error, and the stall alert goes pending once the
+//! encoder stops.
 
 #[path = "../../health-stream/tests/support/mod.rs"]
 mod hls;
@@ -107,6 +108,19 @@ async fn prometheus_scrapes_the_kiosk_and_the_stall_alert_goes_pending() {
     eventually(live, Duration::from_secs(20), async || match prometheus.value(live).await {
         Some(1.0) => Ok(()),
         other => Err(format!("{other:?}")),
+    })
+    .await;
+
+    // The reference's example queries all run; the live-event one finds this kiosk.
+    for (question, query) in health_server::EXAMPLE_QUERIES {
+        let result = prometheus.query(query).await;
+        assert!(result.is_ok(), "{question}: {query}: {result:?}");
+    }
+    let showing = health_server::EXAMPLE_QUERIES[0].1;
+    eventually(showing, Duration::from_secs(20), async || {
+        let result = prometheus.query(showing).await?;
+        let kiosks: Vec<&str> = result.iter().filter_map(|r| r["metric"]["job"].as_str()).collect();
+        if kiosks == ["kiosks"] { Ok(()) } else { Err(format!("{result:?}")) }
     })
     .await;
 
