@@ -35,7 +35,7 @@ pub use config_layers::{
     ConfigErrors as KioskConfigErrors, ConfigProblem as KioskProblem, Origin,
     Sources as KioskSources, Subject,
 };
-pub use keys::{Setting, settings};
+pub use keys::{Setting, known_names, settings};
 pub use load::LoadedKiosk;
 
 use crate::vimeo::{DEFAULT_API_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Token};

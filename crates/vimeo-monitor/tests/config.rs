@@ -1,8 +1,8 @@
 //! The kiosk's configuration through its public API, the way `main` uses it: every layer at
 //! once, `--check-config`'s output, and the token never shown.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -129,4 +129,69 @@ fn the_runtime_dir_setting_is_used_as_given() {
     assert!(config.runtime_dir().is_absolute());
     config.runtime_dir = Some(PathBuf::from("/run/kiosk"));
     assert_eq!(config.runtime_dir(), PathBuf::from("/run/kiosk"));
+}
+
+/// Every environment variable the code reads is documented in `docs/configuration.md` and
+/// `.env.sample`, and every variable those two document is one the code reads. "Reads" is the
+/// two settings tables (with old and ignored names), `HEALTH_CONFIG`, and any `var("NAME")` /
+/// `var_os("NAME")` in the sources (the variables systemd and the session set).
+#[test]
+fn every_variable_the_code_reads_is_documented_and_nothing_else_is() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let docs = std::fs::read_to_string(root.join("docs/configuration.md")).unwrap();
+    let sample = std::fs::read_to_string(root.join(".env.sample")).unwrap();
+
+    let mut read: BTreeSet<String> =
+        vimeo_monitor::config::known_names().map(String::from).collect();
+    read.extend(health_server::config::settings().iter().map(|s| s.env_name()));
+    read.insert(health_server::config::CONFIG_FILE_VAR.to_owned());
+    let mut from_sources = BTreeSet::new();
+    let mut dirs = vec![root.join("crates")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && path.components().any(|c| c.as_os_str() == "src")
+            {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for call in ["var(\"", "var_os(\""] {
+                    for piece in text.split(call).skip(1) {
+                        let name: String = piece.chars().take_while(|c| *c != '"').collect();
+                        if !name.is_empty()
+                            && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                        {
+                            from_sources.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(from_sources.contains("NOTIFY_SOCKET"), "the scan finds nothing: {from_sources:?}");
+    read.extend(from_sources);
+
+    let mentioned = |text: &str, name: &str| {
+        text.match_indices(name).any(|(at, _)| {
+            let before = text[..at].chars().last();
+            let after = text[at + name.len()..].chars().next();
+            let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            !part(before) && !part(after)
+        })
+    };
+    for name in &read {
+        assert!(mentioned(&docs, name), "docs/configuration.md does not mention {name}");
+        assert!(mentioned(&sample, name), ".env.sample does not mention {name}");
+    }
+
+    // The reverse: each table row of the docs and each `# NAME=` of the sample is read.
+    let rows = docs.lines().filter_map(|l| l.strip_prefix("| `")?.split('`').next());
+    let lines =
+        sample.lines().filter_map(|l| l.strip_prefix("# ")?.split_once('=').map(|(n, _)| n));
+    for name in rows.chain(lines) {
+        if name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+            assert!(read.contains(name), "{name} is documented but nothing reads it");
+        }
+    }
 }

@@ -219,7 +219,7 @@ pub(crate) fn by_name(name: &str) -> Option<&'static Setting> {
 }
 
 /// Every name the kiosk knows, in environment spelling: settings, old names, ignored names.
-pub(crate) fn known_names() -> impl Iterator<Item = &'static str> {
+pub fn known_names() -> impl Iterator<Item = &'static str> {
     SETTINGS
         .iter()
         .flat_map(|s| [Some(s.name), s.alias])
