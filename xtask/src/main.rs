@@ -1,22 +1,60 @@
-//! Project automation, run as `cargo xtask <command>`.
+//! Project automation, run as `cargo xtask <command>` (the alias is in `.cargo/config.toml`).
 //!
 //! - `docs [--check]`: regenerate `docs/metrics.md` from the collectors' descriptions; with
 //!   `--check`, fail instead when the committed copy differs (CI runs this).
+//! - `dist [--target TRIPLE|host] [--features LIST] [--no-default-features] [--no-deb]`: build the
+//!   release binaries (cross-compiled for Raspberry Pi OS 64-bit with Debian's `rustc-web`),
+//!   strip and check them, smoke-test them (under qemu-user when cross-compiled), and package
+//!   them as `dist/vimeo-monitor-<version>-<target>.tar.gz` and a `.deb`.
+//! - `setup-cross [--dry-run]`: install what `dist` needs on a Debian host.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod deb;
+mod dist;
+mod elf;
+mod package;
+mod setup_cross;
+mod smoke;
+mod target;
+
+/// Project automation for vimeo-monitor.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Regenerate docs/metrics.md from the collectors' own descriptions.
+    Docs {
+        /// Fail instead of writing when the committed copy differs.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build, strip, check, smoke-test and package the release binaries.
+    Dist(dist::Options),
+    /// Install the cross toolchain, qemu-user and cargo-deb (Debian, as root).
+    SetupCross {
+        /// Print the commands instead of running them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["docs"] => docs(false),
-        ["docs", "--check"] => docs(true),
-        _ => {
-            eprintln!("usage: cargo xtask docs [--check]");
-            return ExitCode::from(2);
-        }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Docs { check } => docs(check),
+        Command::Dist(options) => dist::run(&options),
+        Command::SetupCross { dry_run } => setup_cross::run(dry_run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -27,6 +65,7 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace's root directory.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
 }
@@ -49,4 +88,33 @@ fn docs(check: bool) -> anyhow::Result<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dist_accepts_the_minimal_deployment_flags() {
+        let cli = Cli::try_parse_from([
+            "xtask",
+            "dist",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+            "--no-default-features",
+            "--features",
+            "system,network",
+        ])
+        .unwrap();
+        let Command::Dist(options) = cli.command else { panic!("{cli:?}") };
+        assert_eq!(options.target, "aarch64-unknown-linux-gnu");
+        assert!(options.no_default_features);
+        assert_eq!(options.features, ["system", "network"]);
+    }
 }
