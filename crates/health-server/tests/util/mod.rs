@@ -81,6 +81,10 @@ pub fn binary() -> Command {
         .env("HEALTH_STREAM_ENABLED", "false")
         .stdin(Stdio::null())
         .kill_on_drop(true);
+    // A coverage run (cargo tarpaulin) tells instrumented binaries where to write their counts.
+    if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+        command.env("LLVM_PROFILE_FILE", profile);
+    }
     command
 }
 

@@ -207,6 +207,10 @@ impl Settings {
     fn command(&self, dir: &Path) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_vimeo-monitor"));
         command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        // A coverage run (cargo tarpaulin) tells instrumented binaries where to write their counts.
+        if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+            command.env("LLVM_PROFILE_FILE", profile);
+        }
         command.envs(&self.vars).current_dir(dir).stdin(Stdio::null()).kill_on_drop(true);
         command
     }
