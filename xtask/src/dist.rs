@@ -222,15 +222,7 @@ fn build_command(
         .args(["build", "--release", "--locked", "--target", target.triple])
         .arg("--target-dir")
         .arg(target_dir);
-    for package in BINARIES {
-        command.args(["--package", package]);
-    }
-    if options.no_default_features {
-        command.arg("--no-default-features");
-    }
-    if !options.features.is_empty() {
-        command.args(["--features", &options.features.join(",")]);
-    }
+    select_packages(&mut command, options);
     if cross {
         let gcc = format!("{}-gcc", target.gnu_prefix);
         let cc_key = target.triple.replace('-', "_");
@@ -241,6 +233,19 @@ fn build_command(
             .env(format!("AR_{cc_key}"), format!("{}-ar", target.gnu_prefix));
     }
     command
+}
+
+/// `--package` for each binary, and the feature flags asked for.
+fn select_packages(command: &mut Command, options: &Options) {
+    for package in BINARIES {
+        command.args(["--package", package]);
+    }
+    if options.no_default_features {
+        command.arg("--no-default-features");
+    }
+    if !options.features.is_empty() {
+        command.args(["--features", &options.features.join(",")]);
+    }
 }
 
 /// The features each binary's package ends up with, as cargo resolves them (`cargo tree`), e.g.
@@ -257,15 +262,7 @@ fn effective_features(root: &Path, target: &Target, options: &Options) -> anyhow
         "--depth",
         "0",
     ]);
-    for package in BINARIES {
-        command.args(["--package", package]);
-    }
-    if options.no_default_features {
-        command.arg("--no-default-features");
-    }
-    if !options.features.is_empty() {
-        command.args(["--features", &options.features.join(",")]);
-    }
+    select_packages(&mut command, options);
     command.args(["--format", "{p} [{f}]"]);
     let text = cmd::output(&mut command)?;
     let packages: Vec<String> = text
