@@ -1,6 +1,6 @@
 //! A real Prometheus (Debian's) scrapes a kiosk with health monitoring on, playing a live
-//! ffmpeg HLS stream announced by the fake Vimeo API, and a standalone exporter beside it, with
-//! the project's alert rules loaded. Through Prometheus's HTTP API: both targets are up, every
+//! ffmpeg HLS stream announced by the fake Vimeo API, and a standalone `health-server` beside
+//! it, with the project's alert rules loaded. Through Prometheus's HTTP API: both targets are up, every
 //! metric the reference lists as always present is stored for both, the reference's example
 //! queries run, every rule evaluates without error, and the stall alert goes pending once the
 //! encoder stops.
@@ -14,12 +14,12 @@ mod media;
 #[path = "support/vimeo_api.rs"]
 mod vimeo_api;
 
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use end_to_end::{Prometheus, workspace_root};
 use health_core::MetricKind;
-use health_server::Exporter;
-use health_server::config::HealthConfig;
 use kiosk::{Scene, free_port};
 use serde_json::Value;
 
@@ -43,20 +43,48 @@ async fn eventually<T>(
     }
 }
 
+/// The real `health-server` binary beside this test's own (cargo builds it with the workspace's
+/// tests: `./scripts/test`, or `cargo build -p health-server`), on 127.0.0.1:`port`, with the
+/// hardware collector every second and nothing that leaves the machine.
+fn start_health_server(dir: &Path, port: u16) -> tokio::process::Child {
+    let deps = std::env::current_exe().expect("this test's path");
+    let binary = deps.parent().and_then(Path::parent).map(|d| d.join("health-server"));
+    let binary = binary.filter(|b| b.exists()).unwrap_or_else(|| {
+        panic!(
+            "no health-server binary beside {}: run `cargo build -p health-server`",
+            deps.display()
+        )
+    });
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HEALTH_METRICS_HOST", "127.0.0.1")
+        .env("HEALTH_METRICS_PORT", port.to_string())
+        .env("HEALTH_HARDWARE_INTERVAL", "1")
+        .env("HEALTH_NETWORK_ENABLED", "false")
+        .env("HEALTH_STREAM_ENABLED", "false")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("health-server.log")).expect("a log file"))
+        .kill_on_drop(true);
+    // A coverage run (cargo tarpaulin) tells instrumented binaries where to write their counts.
+    if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+        command.env("LLVM_PROFILE_FILE", profile);
+    }
+    command.spawn().expect("start health-server")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_kiosk_and_the_stall_alert_goes_pending() {
     let mut scene = Scene::new().await;
     let kiosk_port = free_port();
     let kiosk = scene.playing(&scene.settings().health(kiosk_port), PLAY).await;
 
-    let mut standalone = HealthConfig::default();
-    standalone.network.enabled = false;
-    standalone.stream.enabled = false;
-    standalone.hardware.interval = Duration::from_secs(1);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let exporter = Exporter::start_on(listener, &standalone).unwrap();
-
     let dir = tempfile::tempdir().unwrap();
+    let exporter_port = free_port();
+    let _exporter = start_health_server(dir.path(), exporter_port);
     let rules = workspace_root().join("docs/prometheus/alerts.yml");
     std::fs::write(
         dir.path().join("prometheus.yml"),
@@ -65,9 +93,8 @@ async fn prometheus_scrapes_the_kiosk_and_the_stall_alert_goes_pending() {
              rule_files: ['{rules}']\n\
              scrape_configs:\n  - job_name: kiosks\n    static_configs:\n      \
              - targets: ['127.0.0.1:{kiosk_port}']\n  - job_name: health-server\n    \
-             static_configs:\n      - targets: ['{exporter}']\n",
+             static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n",
             rules = rules.display(),
-            exporter = exporter.local_addr(),
         ),
     )
     .unwrap();
@@ -166,6 +193,5 @@ async fn prometheus_scrapes_the_kiosk_and_the_stall_alert_goes_pending() {
     assert_eq!(alert["labels"]["instance"], format!("127.0.0.1:{kiosk_port}"));
 
     prometheus.stop().await;
-    exporter.shutdown().await;
     drop(kiosk);
 }
