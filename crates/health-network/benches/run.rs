@@ -14,15 +14,7 @@ const WARM_UP: usize = 5;
 const RUNS: usize = 100;
 
 fn main() {
-    if !bench::invoked_by_cargo_bench("cargo bench -p health-network --bench run") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    bench::run("cargo bench -p health-network --bench run", || async {
         let collector = NetworkCollector::new(NetworkOptions {
             interval: Duration::from_secs(30),
             ping: PingOptions {

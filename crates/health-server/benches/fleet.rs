@@ -35,15 +35,12 @@ const WARM_UP: Duration = Duration::from_secs(15);
 const TICKS_PER_SECOND: f64 = 100.0;
 
 fn main() {
-    if !bench::invoked_by_cargo_bench("cargo bench -p health-server --bench fleet") {
-        return;
-    }
     let args: Vec<String> = std::env::args().collect();
     let exporters = arg(&args, "--exporters").unwrap_or(DEFAULT_EXPORTERS as u64) as usize;
     let seconds = arg(&args, "--seconds").unwrap_or(DEFAULT_SECONDS);
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(fleet(exporters, Duration::from_secs(seconds)));
+    bench::run("cargo bench -p health-server --bench fleet", || {
+        fleet(exporters, Duration::from_secs(seconds))
+    });
 }
 
 /// `--name N` or `--name=N`.

@@ -30,15 +30,7 @@ const PLAYLIST_RUNS: usize = 200;
 const PLAYLIST_PAUSE: Duration = Duration::from_millis(10);
 
 fn main() {
-    if !bench::invoked_by_cargo_bench("cargo bench -p health-stream --bench runs") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(bench());
+    bench::run("cargo bench -p health-stream --bench runs", bench);
 }
 
 async fn bench() {

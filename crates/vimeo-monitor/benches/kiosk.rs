@@ -63,15 +63,7 @@ const SHOW_WITHIN: Duration = Duration::from_secs(20);
 const STOP_WITHIN: Duration = Duration::from_secs(10);
 
 fn main() {
-    if !bench::invoked_by_cargo_bench("cargo bench -p vimeo-monitor --bench kiosk") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(bench());
+    bench::run("cargo bench -p vimeo-monitor --bench kiosk", bench);
 }
 
 async fn bench() {

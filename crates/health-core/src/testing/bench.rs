@@ -3,6 +3,7 @@
 //! The benches are plain binaries (`harness = false`) that print medians and tails; these
 //! keep their figures computed and printed the same way.
 
+use std::future::Future;
 use std::time::Duration;
 
 /// True when run by `cargo bench`. `cargo test --all-targets` runs bench binaries without
@@ -13,6 +14,20 @@ pub fn invoked_by_cargo_bench(command: &str) -> bool {
         eprintln!("run with `{command}`");
     }
     bench
+}
+
+/// Runs `bench` on a two-worker runtime (a Pi 4 or 5 has four cores; the kiosk shares them with
+/// mpv) when [`invoked_by_cargo_bench`]; otherwise prints how to run it and returns.
+pub fn run<F: Future>(command: &str, bench: impl FnOnce() -> F) {
+    if !invoked_by_cargo_bench(command) {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(bench());
 }
 
 /// The durations of repeated runs, sorted, for quantiles.
