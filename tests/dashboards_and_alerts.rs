@@ -14,6 +14,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use end_to_end::grafana::{self, DASHBOARD, dashboard, substitute};
 use end_to_end::{Prometheus, encode, get, tool, workspace_root};
 use health_core::MetricKind;
 use health_script::{ApiResult, Display, PlayerState, RestartReason, ScriptHealth, StreamState};
@@ -30,14 +31,9 @@ use support::{EncoderOptions, HlsServer, LiveEncoder};
 
 const ALERTS: &str = "docs/prometheus/alerts.yml";
 const ALERT_TESTS: &str = "docs/prometheus/alerts.test.yml";
-const DASHBOARD: &str = "docs/grafana/vimeo-monitor.json";
 const NAMESPACE: &str = "vimeo_monitor_";
 /// The scrape job the kiosk-down rules of alerts.yml expect (docs/prometheus.md).
 const JOB: &str = "kiosks";
-/// What Grafana puts in for `$__rate_interval` and friends here: short, for a young database.
-const RATE_INTERVAL: &str = "15s";
-const INTERVAL: &str = "5s";
-const RANGE: &str = "5m";
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -224,10 +220,6 @@ fn strings(value: &Value, into: &mut Vec<String>) {
     }
 }
 
-fn dashboard() -> Value {
-    serde_json::from_str(&read(DASHBOARD)).unwrap_or_else(|e| panic!("{DASHBOARD}: {e}"))
-}
-
 /// The selectors of every file this test owns, by file.
 fn selectors_by_file() -> Vec<(&'static str, Vec<Selector>)> {
     let mut texts = Vec::new();
@@ -338,71 +330,6 @@ fn the_selector_parser_reads_names_labels_and_values() {
             },
         ]
     );
-}
-
-/// Grafana's variables, as Grafana would put them into the queries of this test's fleet.
-fn substitute(expr: &str, variables: &BTreeMap<&str, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(expr.len());
-    let mut rest = expr;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at + 1..];
-        let (name, after) = if let Some(braced) = rest.strip_prefix('{') {
-            let end = braced.find('}').ok_or_else(|| format!("unclosed `${{` in {expr}"))?;
-            let name = braced[..end].split(':').next().unwrap_or_default();
-            (name, &braced[end + 1..])
-        } else {
-            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
-            let end = end.unwrap_or(rest.len());
-            (&rest[..end], &rest[end..])
-        };
-        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-            out.push('$'); // `$1` of label_replace, or a lone `$`.
-            continue;
-        }
-        let value =
-            variables.get(name).ok_or_else(|| format!("unknown variable ${name} in {expr}"))?;
-        out.push_str(value);
-        rest = after;
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-#[test]
-fn grafana_variables_are_substituted_and_unknown_ones_refused() {
-    let variables: BTreeMap<&str, String> = [
-        ("job", "(a|b)".to_owned()),
-        ("__range", "5m".to_owned()),
-        ("__range_s", "300".to_owned()),
-    ]
-    .into();
-    let expr = r#"label_replace(x{job=~"$job"}[$__range], "y", "$1", "z", "(.*)") * ${__range_s}"#;
-    assert_eq!(
-        substitute(expr, &variables).unwrap(),
-        r#"label_replace(x{job=~"(a|b)"}[5m], "y", "$1", "z", "(.*)") * 300"#
-    );
-    assert_eq!(substitute("${job:regex}", &variables).unwrap(), "(a|b)");
-    assert!(substitute("up{instance=~\"$instance\"}", &variables).is_err());
-}
-
-/// Every `expr` of the dashboard (panel targets, annotations), with where it is.
-fn dashboard_queries(value: &Value, place: &str, into: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(fields) => {
-            let place = match fields.get("title").or(fields.get("name")).and_then(Value::as_str) {
-                Some(title) => title.to_owned(),
-                None => place.to_owned(),
-            };
-            if let Some(expr) = fields.get("expr").and_then(Value::as_str) {
-                let reference = fields.get("refId").and_then(Value::as_str).unwrap_or("-");
-                into.push((format!("{place} [{reference}]"), expr.to_owned()));
-            }
-            fields.values().for_each(|v| dashboard_queries(v, &place, into));
-        }
-        Value::Array(items) => items.iter().for_each(|v| dashboard_queries(v, place, into)),
-        _ => {}
-    }
 }
 
 /// A kiosk that shows the live event: the API said live (after one refused request), the player
@@ -579,18 +506,7 @@ struct Fleet {
 impl Fleet {
     /// Grafana's variables with the kiosk selected, as Grafana would fill them in.
     fn variables(&self) -> BTreeMap<&'static str, String> {
-        [
-            ("datasource", "prometheus".to_owned()),
-            ("job", format!("({JOB})")),
-            ("instance", self.kiosk.clone()),
-            ("__rate_interval", RATE_INTERVAL.to_owned()),
-            ("__interval", INTERVAL.to_owned()),
-            ("__interval_ms", "5000".to_owned()),
-            ("__range", RANGE.to_owned()),
-            ("__range_s", "300".to_owned()),
-            ("__range_ms", "300000".to_owned()),
-        ]
-        .into()
+        grafana::variables(JOB, &self.kiosk)
     }
 }
 
@@ -621,8 +537,7 @@ async fn every_dashboard_query_succeeds(
     document: &Value,
     variables: &BTreeMap<&str, String>,
 ) {
-    let mut queries = Vec::new();
-    dashboard_queries(document, "dashboard", &mut queries);
+    let queries = grafana::queries(document);
     assert!(queries.len() >= 50, "only {} queries found in {DASHBOARD}", queries.len());
     let mut failures = Vec::new();
     let mut empty = Vec::new();
@@ -689,15 +604,7 @@ async fn the_fleet_figures_say_what_the_kiosks_do(
     document: &Value,
     variables: &BTreeMap<&str, String>,
 ) {
-    let mut queries = Vec::new();
-    dashboard_queries(document, "dashboard", &mut queries);
-    let first_expr = |title: &str| -> String {
-        let (_, expr) = queries
-            .iter()
-            .find(|(place, _)| place.starts_with(&format!("{title} [")))
-            .unwrap_or_else(|| panic!("no panel `{title}` in {DASHBOARD}"));
-        substitute(expr, variables).unwrap()
-    };
+    let first_expr = |title: &str| grafana::panel_query(document, title, variables);
     for (title, expected) in [
         ("Kiosks up", 2.0),
         ("Kiosks down", 0.0),

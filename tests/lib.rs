@@ -1,5 +1,7 @@
-//! Helpers for the end-to-end tests: a loopback HTTP GET, the Prometheus tools on PATH, and a
-//! real Prometheus server to query.
+//! Helpers for the end-to-end tests: a loopback HTTP GET, the Prometheus tools on PATH, a real
+//! Prometheus server to query, and the Grafana dashboard's queries.
+
+pub mod grafana;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -139,7 +141,12 @@ impl Prometheus {
 
     /// An instant query: its result, or Prometheus's error.
     pub async fn query(&self, expr: &str) -> Result<Vec<Value>, String> {
-        let answer = self.api(&format!("/api/v1/query?query={}", encode(expr))).await;
+        self.instant_query(expr, "").await
+    }
+
+    /// An instant query with `extra` parameters (`&time=...`) added.
+    async fn instant_query(&self, expr: &str, extra: &str) -> Result<Vec<Value>, String> {
+        let answer = self.api(&format!("/api/v1/query?query={}{extra}", encode(expr))).await;
         match answer["status"].as_str() {
             Some("success") => Ok(answer["data"]["result"].as_array().cloned().unwrap_or_default()),
             _ => Err(format!("{}: {}", answer["errorType"], answer["error"])),
@@ -163,9 +170,15 @@ impl Prometheus {
 
     /// The single value of an instant query (an empty answer is `None`).
     pub async fn value(&self, expr: &str) -> Option<f64> {
-        let result = self.query(expr).await.unwrap_or_else(|e| panic!("{expr}: {e}"));
-        assert!(result.len() <= 1, "{expr} gave several series: {result:?}");
-        result.first().map(|r| r["value"][1].as_str().unwrap().parse().unwrap())
+        single_value(expr, self.query(expr).await)
+    }
+
+    /// The same, evaluated at `unix_seconds`. That may be in the future: Prometheus then answers
+    /// from the latest samples within its five-minute lookback, as it will then if nothing new
+    /// arrives.
+    pub async fn value_at(&self, expr: &str, unix_seconds: f64) -> Option<f64> {
+        let time = format!("&time={unix_seconds:.3}");
+        single_value(expr, self.instant_query(expr, &time).await)
     }
 
     /// What Prometheus wrote to stderr.
@@ -177,4 +190,11 @@ impl Prometheus {
     pub async fn stop(mut self) {
         self.child.kill().await.expect("kill prometheus");
     }
+}
+
+/// The one value of an instant query's answer; `None` when it is empty.
+fn single_value(expr: &str, answer: Result<Vec<Value>, String>) -> Option<f64> {
+    let result = answer.unwrap_or_else(|e| panic!("{expr}: {e}"));
+    assert!(result.len() <= 1, "{expr} gave several series: {result:?}");
+    result.first().map(|r| r["value"][1].as_str().unwrap().parse().unwrap())
 }

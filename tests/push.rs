@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use end_to_end::{Prometheus, get};
+use end_to_end::{Prometheus, get, grafana};
 use health_server::Exporter;
 use health_server::config::{HealthConfig, SignedUrl};
 use tokio::net::TcpListener;
@@ -108,7 +108,8 @@ async fn pushed_figures_reach_prometheus_and_a_gone_gateway_never_breaks_a_scrap
     })
     .await;
     let pushed_at = prometheus.value(r#"push_time_seconds{job="kiosks",instance="hall-a"}"#).await;
-    assert!(pushed_at.is_some_and(|t| t > 0.0), "{pushed_at:?}");
+    let pushed_at = pushed_at.expect("the Pushgateway's time of the last push");
+    the_dashboard_counts_a_pushing_kiosk_until_it_goes_quiet(&prometheus, pushed_at).await;
     prometheus.stop().await;
 
     let (_, status) = get(addr, "/status", None).await.unwrap();
@@ -143,4 +144,25 @@ async fn pushed_figures_reach_prometheus_and_a_gone_gateway_never_breaks_a_scrap
     assert!(errors.is_some_and(|n| n >= 1), "{metrics}");
     assert!(metrics.contains(r#"vimeo_monitor_collector_up{collector="hardware"} 1"#), "{metrics}");
     exporter.shutdown().await;
+}
+
+/// The dashboard's fleet figures count a kiosk that pushes, though Prometheus never scrapes it
+/// (`up` is the Pushgateway's): up while its pushes are fresh, down once the last one is more
+/// than two minutes old, which is asked by evaluating the same queries 150 s ahead.
+async fn the_dashboard_counts_a_pushing_kiosk_until_it_goes_quiet(
+    prometheus: &Prometheus,
+    pushed_at: f64,
+) {
+    let document = grafana::dashboard();
+    let variables = grafana::variables("kiosks", "hall-a");
+    let up = grafana::panel_query(&document, "Kiosks up", &variables);
+    let down = grafana::panel_query(&document, "Kiosks down", &variables);
+    let table = grafana::panel_query(&document, "Kiosks", &variables);
+    assert_eq!(prometheus.value(&up).await, Some(1.0), "{up}");
+    assert_eq!(prometheus.value(&down).await, Some(0.0), "{down}");
+    assert_eq!(prometheus.value(&table).await, Some(1.0), "{table}");
+    let later = pushed_at + 150.0;
+    assert_eq!(prometheus.value_at(&up, later).await, Some(0.0), "{up} at +150 s");
+    assert_eq!(prometheus.value_at(&down, later).await, Some(1.0), "{down} at +150 s");
+    assert_eq!(prometheus.value_at(&table, later).await, Some(0.0), "{table} at +150 s");
 }
