@@ -22,6 +22,8 @@ const REQUIRED_FILES: &[&str] = &[
     "./usr/share/doc/vimeo-monitor/.env.sample",
     "./usr/share/doc/vimeo-monitor/README.md",
     "./usr/share/doc/vimeo-monitor/copyright",
+    "./usr/share/doc/vimeo-monitor/LICENSE-APACHE",
+    "./usr/share/doc/vimeo-monitor/LICENSE-MIT",
 ];
 
 /// Build the `.deb` into `out_dir` with cargo-deb; returns its path.

@@ -144,7 +144,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     rows.push(Row {
         artifact: relative(&root, &archive),
         size: size(&archive)?,
-        checks: format!("{files} files: bin/, deploy/, docs/, .env.sample, README.md"),
+        checks: format!("{files} files: bin/, deploy/, docs/, .env.sample, README.md, LICENSE-*"),
     });
     timings.push(("tarball", step.elapsed()));
 
