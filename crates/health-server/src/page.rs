@@ -285,6 +285,42 @@ vimeo_monitor_stream_frames_per_second 30
     }
 
     #[test]
+    fn a_stalled_stream_on_a_slow_link_reads_red_and_says_why() {
+        let ran = || status(Some(RunResult::Success), None);
+        let stalled = "vimeo_monitor_stream_available 1\n\
+                       vimeo_monitor_stream_stalled 1\n\
+                       vimeo_monitor_stream_ended 0\n\
+                       vimeo_monitor_stream_seconds_since_playlist_advanced 42\n\
+                       vimeo_monitor_stream_variant_bandwidth_bytes_per_second 750000\n\
+                       vimeo_monitor_stream_segment_download_ratio 1.3\n";
+        let page1 = page(stalled, &[("stream", ran()), ("stream_playlist", ran())]);
+        for expected in [
+            "<th>Readable</th><td class=\"good\">yes</td>",
+            "<td class=\"bad\">stalled: no new segment for 42.0 s</td>",
+            "<th>Bitrate</th><td class=\"plain\">declared 6.0 Mbit/s</td>",
+            "<td class=\"bad\">1.30 (this link cannot keep up)</td>",
+            "<th>Picture</th><td class=\"plain\">—</td>",
+        ] {
+            assert!(page1.contains(expected), "missing {expected:?} in\n{page1}");
+        }
+        let ended = "vimeo_monitor_stream_available 0\n\
+                     vimeo_monitor_stream_ended 1\n\
+                     vimeo_monitor_stream_stalled 1\n\
+                     vimeo_monitor_stream_bitrate_bytes_per_second 500000\n\
+                     vimeo_monitor_stream_variant_bandwidth_bytes_per_second 750000\n\
+                     vimeo_monitor_stream_segment_download_ratio 0.85\n";
+        let page2 = page(ended, &[("stream", ran()), ("stream_playlist", ran())]);
+        for expected in [
+            "<td class=\"warn\">no (or no stream is live)</td>",
+            "<th>Playlist</th><td class=\"warn\">ended</td>",
+            "4.0 Mbit/s (declared 6.0 Mbit/s)",
+            "<td class=\"warn\">0.85 (keeps up)</td>",
+        ] {
+            assert!(page2.contains(expected), "missing {expected:?} in\n{page2}");
+        }
+    }
+
+    #[test]
     fn the_clock_is_utc_and_never_panics() {
         assert_eq!(clock(NOW), "15:06:40 UTC");
         assert_eq!(clock(-5.0), "00:00:00 UTC");
