@@ -164,6 +164,13 @@ mod tests {
         document(&View { samples: &samples, board: &board, now: NOW })
     }
 
+    /// Asserts that `page` contains every one of `expected`, naming the first one missing.
+    fn assert_shows(page: &str, expected: &[&str]) {
+        for text in expected {
+            assert!(page.contains(text), "missing {text:?} in\n{page}");
+        }
+    }
+
     const LIVE: &str = r#"
 vimeo_monitor_stream_state{state="live"} 1
 vimeo_monitor_stream_state{state="offline"} 0
@@ -213,30 +220,31 @@ vimeo_monitor_stream_frames_per_second 30
             ("stream_playlist", ok()),
         ];
         let page = page(LIVE, &board);
-        for expected in [
-            "<meta http-equiv=\"refresh\" content=\"5\">",
-            "<header class=\"headline good\" id=\"headline\"><h1>Showing the live event</h1>",
-            "the live stream (the event is live)",
-            "<td class=\"good\">playing</td>",
-            "12 min 34 s",
-            "answering; last answer 10 s ago",
-            "<td class=\"good\">51.5 °C</td>",
-            "<td class=\"bad\">under-voltage</td>",
-            "Raspberry Pi 5 Model B Rev 1.0",
-            "<th>1.1.1.1</th><td class=\"good\">up, 12.3 ms round trip</td>",
-            "<th>&lt;b&gt;evil&lt;/b&gt;</th><td class=\"bad\">down</td>",
-            "50.0 Mbit/s down; 10 min 0 s ago",
-            "<td class=\"good\">advancing</td>",
-            "4.5 Mbit/s",
-            "0.25 (keeps up)",
-            "1920×1080 at 30 fps",
-            "ffprobe &lt;failed&gt; at https://x.example/a.m3u8",
-            "3 s ago",
-            "12.0 ms",
-            "as of 15:06:40 UTC",
-        ] {
-            assert!(page.contains(expected), "missing {expected:?} in\n{page}");
-        }
+        assert_shows(
+            &page,
+            &[
+                "<meta http-equiv=\"refresh\" content=\"5\">",
+                "<header class=\"headline good\" id=\"headline\"><h1>Showing the live event</h1>",
+                "the live stream (the event is live)",
+                "<td class=\"good\">playing</td>",
+                "12 min 34 s",
+                "answering; last answer 10 s ago",
+                "<td class=\"good\">51.5 °C</td>",
+                "<td class=\"bad\">under-voltage</td>",
+                "Raspberry Pi 5 Model B Rev 1.0",
+                "<th>1.1.1.1</th><td class=\"good\">up, 12.3 ms round trip</td>",
+                "<th>&lt;b&gt;evil&lt;/b&gt;</th><td class=\"bad\">down</td>",
+                "50.0 Mbit/s down; 10 min 0 s ago",
+                "<td class=\"good\">advancing</td>",
+                "4.5 Mbit/s",
+                "0.25 (keeps up)",
+                "1920×1080 at 30 fps",
+                "ffprobe &lt;failed&gt; at https://x.example/a.m3u8",
+                "3 s ago",
+                "12.0 ms",
+                "as of 15:06:40 UTC",
+            ],
+        );
         for absent in ["s3cret", "<b>evil", "<script", "not monitored", "http://", "src="] {
             assert!(!page.contains(absent), "{absent:?} in\n{page}");
         }
@@ -294,15 +302,16 @@ vimeo_monitor_stream_frames_per_second 30
                        vimeo_monitor_stream_variant_bandwidth_bytes_per_second 750000\n\
                        vimeo_monitor_stream_segment_download_ratio 1.3\n";
         let page1 = page(stalled, &[("stream", ran()), ("stream_playlist", ran())]);
-        for expected in [
-            "<th>Readable</th><td class=\"good\">yes</td>",
-            "<td class=\"bad\">stalled: no new segment for 42.0 s</td>",
-            "<th>Bitrate</th><td class=\"plain\">declared 6.0 Mbit/s</td>",
-            "<td class=\"bad\">1.30 (this link cannot keep up)</td>",
-            "<th>Picture</th><td class=\"plain\">—</td>",
-        ] {
-            assert!(page1.contains(expected), "missing {expected:?} in\n{page1}");
-        }
+        assert_shows(
+            &page1,
+            &[
+                "<th>Readable</th><td class=\"good\">yes</td>",
+                "<td class=\"bad\">stalled: no new segment for 42.0 s</td>",
+                "<th>Bitrate</th><td class=\"plain\">declared 6.0 Mbit/s</td>",
+                "<td class=\"bad\">1.30 (this link cannot keep up)</td>",
+                "<th>Picture</th><td class=\"plain\">—</td>",
+            ],
+        );
         let ended = "vimeo_monitor_stream_available 0\n\
                      vimeo_monitor_stream_ended 1\n\
                      vimeo_monitor_stream_stalled 1\n\
@@ -310,14 +319,15 @@ vimeo_monitor_stream_frames_per_second 30
                      vimeo_monitor_stream_variant_bandwidth_bytes_per_second 750000\n\
                      vimeo_monitor_stream_segment_download_ratio 0.85\n";
         let page2 = page(ended, &[("stream", ran()), ("stream_playlist", ran())]);
-        for expected in [
-            "<td class=\"warn\">no (or no stream is live)</td>",
-            "<th>Playlist</th><td class=\"warn\">ended</td>",
-            "4.0 Mbit/s (declared 6.0 Mbit/s)",
-            "<td class=\"warn\">0.85 (keeps up)</td>",
-        ] {
-            assert!(page2.contains(expected), "missing {expected:?} in\n{page2}");
-        }
+        assert_shows(
+            &page2,
+            &[
+                "<td class=\"warn\">no (or no stream is live)</td>",
+                "<th>Playlist</th><td class=\"warn\">ended</td>",
+                "4.0 Mbit/s (declared 6.0 Mbit/s)",
+                "<td class=\"warn\">0.85 (keeps up)</td>",
+            ],
+        );
     }
 
     #[test]
