@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::collector::ScriptCollector;
 use crate::monotonic::Monotonic;
 use crate::report::{Report, label_value};
+use crate::screen::{ScreenFigures, Thumbnail};
 use crate::states::{ApiResult, Display, Labelled, PlayerState, RestartReason, StreamState};
 
 /// At most this many API durations wait for the collector; later ones are dropped until it runs.
@@ -76,6 +77,8 @@ struct State {
     dropped_frames_known: bool,
     cache_seconds: Option<f64>,
     info: Option<(String, String)>,
+    screen: Option<ScreenFigures>,
+    thumbnail: Option<Thumbnail>,
 }
 
 impl ScriptHealth {
@@ -100,6 +103,8 @@ impl ScriptHealth {
             dropped_frames_known: false,
             cache_seconds: None,
             info: None,
+            screen: None,
+            thumbnail: None,
         };
         let shared = Shared { check_interval, started: now, state: Mutex::new(state) };
         Self { shared: Arc::new(shared) }
@@ -202,6 +207,27 @@ impl ScriptHealth {
         self.lock().info = Some(info);
     }
 
+    /// What the screen shows now, as last set by [`set_display`](Self::set_display).
+    pub fn display(&self) -> Display {
+        self.lock().display
+    }
+
+    /// The figures of the latest screenshot; `None` when there is none (nothing shown, or the
+    /// screenshot failed): the series are absent until known again.
+    pub fn set_screen(&self, figures: Option<ScreenFigures>) {
+        self.lock().screen = figures.filter(|f| f.luma_ratio.is_finite());
+    }
+
+    /// The latest screenshot, scaled down, for `/screen.jpg`; `None` forgets the previous one.
+    pub fn set_thumbnail(&self, thumbnail: Option<Thumbnail>) {
+        self.lock().thumbnail = thumbnail;
+    }
+
+    /// The latest screenshot the kiosk handed over, if any.
+    pub fn thumbnail(&self) -> Option<Thumbnail> {
+        self.lock().thumbnail.clone()
+    }
+
     /// The collector that publishes this record every `interval` (`HEALTH_SCRIPT_INTERVAL`).
     pub fn collector(&self, interval: Duration) -> ScriptCollector {
         ScriptCollector::new(self.clone(), interval)
@@ -233,6 +259,7 @@ impl ScriptHealth {
             player_dropped_frames: state.dropped_frames_known.then(|| state.dropped_frames.total()),
             player_cache_seconds: state.cache_seconds,
             player_info: state.info.clone(),
+            screen: state.screen,
         }
     }
 }

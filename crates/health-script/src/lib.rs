@@ -30,11 +30,13 @@ mod collector;
 mod handle;
 mod monotonic;
 mod report;
+mod screen;
 mod sidecar;
 mod states;
 
 pub use collector::{NAME, ScriptCollector};
 pub use handle::ScriptHealth;
+pub use screen::{ScreenFigures, Thumbnail};
 pub use sidecar::{SidecarCollector, SidecarOptions};
 pub use states::{ApiResult, Display, PlayerState, RestartReason, StreamState};
 

@@ -6,6 +6,7 @@
 
 use health_core::{MetricDesc, Snapshot, Unit};
 
+use crate::screen::ScreenFigures;
 use crate::states::{ApiResult, Labelled, PlayerState, RestartReason, StreamState};
 
 /// Upper bounds for one call to the Vimeo API: a healthy call takes a few hundred milliseconds;
@@ -101,6 +102,25 @@ pub(crate) const PLAYER_INFO: MetricDesc = MetricDesc::gauge(
 )
 .labels(&["player", "hwdec"]);
 
+pub(crate) const SCREEN_LUMA: MetricDesc = MetricDesc::gauge(
+    "screen_luma_ratio",
+    Unit::Ratio,
+    "Mean brightness (luma) of the kiosk's latest screenshot, 0 black to 1 white; absent while \
+     no screenshot is known (HEALTH_SCREEN_INTERVAL).",
+);
+pub(crate) const SCREEN_BLACK: MetricDesc = MetricDesc::gauge(
+    "screen_black",
+    Unit::None,
+    "1 when the last 3 screenshots in a row were dark (mean luma below 0.06) while the stream \
+     was shown, else 0.",
+);
+pub(crate) const SCREEN_FROZEN: MetricDesc = MetricDesc::gauge(
+    "screen_frozen_seconds",
+    Unit::Seconds,
+    "How long the picture has not changed between screenshots while the stream was shown; 0 \
+     when it changes or something else is shown.",
+);
+
 /// Every metric both sources may emit.
 pub(crate) const DESCRIPTIONS: &[MetricDesc] = &[
     HEALTHY,
@@ -118,6 +138,9 @@ pub(crate) const DESCRIPTIONS: &[MetricDesc] = &[
     PLAYER_DROPPED_FRAMES,
     PLAYER_CACHE,
     PLAYER_INFO,
+    SCREEN_LUMA,
+    SCREEN_BLACK,
+    SCREEN_FROZEN,
 ];
 
 /// The kiosk's figures at one moment; `None` is "not known", and its series is left out.
@@ -143,6 +166,8 @@ pub(crate) struct Report {
     pub(crate) player_cache_seconds: Option<f64>,
     /// Already sanitised label values: player, hwdec.
     pub(crate) player_info: Option<(String, String)>,
+    /// The latest screenshot's figures.
+    pub(crate) screen: Option<ScreenFigures>,
 }
 
 impl Report {
@@ -207,6 +232,11 @@ impl Report {
         if let Some((player, hwdec)) = self.player_info {
             snapshot.gauge_with(PLAYER_INFO.name, vec![("player", player), ("hwdec", hwdec)], 1.0);
         }
+        if let Some(screen) = self.screen {
+            snapshot.gauge(SCREEN_LUMA.name, screen.luma_ratio.clamp(0.0, 1.0));
+            snapshot.gauge(SCREEN_BLACK.name, flag(screen.black));
+            snapshot.gauge(SCREEN_FROZEN.name, screen.frozen_seconds.max(0.0));
+        }
     }
 }
 
@@ -256,12 +286,13 @@ mod tests {
             player_dropped_frames: Some(7),
             player_cache_seconds: Some(1.5),
             player_info: Some(("mpv".into(), "no".into())),
+            screen: Some(ScreenFigures { luma_ratio: 0.5, black: false, frozen_seconds: 0.0 }),
         };
         let mut snapshot = Snapshot::new();
         report.sample(&mut snapshot);
         assert_described(DESCRIPTIONS, &snapshot);
-        // 11 families without labels, and 7 + 3 + 6 + 4 series of the labelled ones.
-        assert_eq!(snapshot.len(), 11 + 7 + 3 + 6 + 4);
+        // 14 families without labels, and 7 + 3 + 6 + 4 series of the labelled ones.
+        assert_eq!(snapshot.len(), 14 + 7 + 3 + 6 + 4);
         let states: Vec<f64> = StreamState::ALL
             .iter()
             .map(|s| gauge(&snapshot, "stream_state", &[("state", s.label())]))

@@ -79,6 +79,8 @@ pub struct HealthConfig {
     pub stream: StreamConfig,
     /// The script collector (`HEALTH_SCRIPT_*`).
     pub script: ScriptConfig,
+    /// The kiosk's watch on the picture itself (`HEALTH_SCREEN_*`).
+    pub screen: ScreenConfig,
     /// Push mode (`HEALTH_PUSHGATEWAY_URL`, `HEALTH_PUSH_*`).
     pub push: PushConfig,
 }
@@ -235,6 +237,18 @@ pub struct ScriptConfig {
     pub procfs_root: PathBuf,
 }
 
+/// The kiosk's watch on the picture: a small screenshot from the player now and then, for the
+/// black and frozen screen figures and the status page's thumbnail. Only the kiosk takes
+/// screenshots (it is the player); a standalone `health-server` ignores these settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenConfig {
+    /// Time between screenshots while something is shown (`HEALTH_SCREEN_INTERVAL`).
+    pub interval: Duration,
+    /// Whether `/screen.jpg` and the status page serve the latest thumbnail
+    /// (`HEALTH_SCREEN_THUMBNAIL`); the figures are published either way.
+    pub thumbnail: bool,
+}
+
 /// Push mode: a Pushgateway to `PUT` the exposition to, for kiosks Prometheus cannot reach.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushConfig {
@@ -341,6 +355,12 @@ impl Default for HealthConfig {
                 // interval behind at a 15 s scrape, and sees a restart loop as it happens.
                 interval: Duration::from_secs(5),
                 procfs_root: PathBuf::from("/proc"),
+            },
+            screen: ScreenConfig {
+                // One 160-pixel-wide JPEG every 10 s: black is known within 40 s, a frozen picture
+                // within 20 s, for well under 0.5 % of one Pi core (docs/benchmarks.md).
+                interval: Duration::from_secs(10),
+                thumbnail: true,
             },
             push: PushConfig {
                 gateway_url: None,

@@ -284,6 +284,7 @@ impl Status {
             player_dropped_frames: self.dropped_frames.map(|c| counters.dropped_frames.observe(c)),
             player_cache_seconds: self.cache_seconds,
             player_info: self.info.clone(),
+            screen: None,
         }
     }
 }

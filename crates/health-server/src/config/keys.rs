@@ -71,7 +71,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 44] = [
+static SETTINGS: [Setting; 46] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -311,6 +311,18 @@ static SETTINGS: [Setting; 44] = [
         name: "procfs_root",
         meaning: "What stands for /proc when looking for the kiosk script's process (tests use fixture trees).",
         field: Field::Path(access!(script.procfs_root)),
+    },
+    Setting {
+        section: "screen",
+        name: "interval",
+        meaning: "Seconds between the kiosk's screenshots of what it shows (black and frozen screen figures, the status page's thumbnail).",
+        field: Field::Seconds(access!(screen.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "screen",
+        name: "thumbnail",
+        meaning: "Serve the latest screenshot as /screen.jpg and on the status page; false keeps the figures and hides the picture.",
+        field: Field::Bool(access!(screen.thumbnail)),
     },
     Setting {
         section: "pushgateway",
