@@ -101,8 +101,9 @@ impl PlayerRecord {
 
     /// Seconds spent buffering so far, the current episode included.
     pub(crate) fn rebuffer_seconds(&self, now: Instant) -> f64 {
-        let ongoing =
-            self.buffering_since.map_or(0.0, |since| now.saturating_duration_since(since).as_secs_f64());
+        let ongoing = self
+            .buffering_since
+            .map_or(0.0, |since| now.saturating_duration_since(since).as_secs_f64());
         self.rebuffer_seconds + ongoing
     }
 }

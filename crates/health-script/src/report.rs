@@ -158,7 +158,7 @@ pub(crate) const SCREEN_LUMA: MetricDesc = MetricDesc::gauge(
 pub(crate) const SCREEN_BLACK: MetricDesc = MetricDesc::gauge(
     "screen_black",
     Unit::None,
-    "1 when the last 3 screenshots in a row were dark (mean luma below 0.06) while the stream \
+    "1 when the last 3 screenshots in a row were dark (mean luma below 0.04) while the stream \
      was shown, else 0.",
 );
 pub(crate) const SCREEN_FROZEN: MetricDesc = MetricDesc::gauge(
