@@ -45,11 +45,43 @@ pub struct EncoderOptions {
     /// `false`: one media playlist `live.m3u8`. `true`: `master.m3u8` with two variants,
     /// `live_0.m3u8` (320x240, ~300k) and `live_1.m3u8` (640x360, ~800k), each with aac audio.
     pub variants: bool,
+    /// What the picture shows.
+    pub picture: Picture,
+}
+
+/// What a [`LiveEncoder`]'s picture shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Picture {
+    /// A moving test pattern (`testsrc2`): never black, never frozen.
+    #[default]
+    Moving,
+    /// Black frames (`color=black`): what a camera with its cap on sends.
+    Black,
+    /// One still picture repeated (`smptebars`): a frozen encoder input.
+    Still,
+}
+
+impl Picture {
+    /// The lavfi source for this picture.
+    fn source(self, size: &str, fps: u32) -> String {
+        match self {
+            Self::Moving => format!("testsrc2=size={size}:rate={fps}"),
+            Self::Black => format!("color=c=black:size={size}:rate={fps}"),
+            Self::Still => format!("smptebars=size={size}:rate={fps}"),
+        }
+    }
 }
 
 impl Default for EncoderOptions {
     fn default() -> Self {
-        Self { width: 320, height: 240, fps: 25, seconds: None, variants: false }
+        Self {
+            width: 320,
+            height: 240,
+            fps: 25,
+            seconds: None,
+            variants: false,
+            picture: Picture::Moving,
+        }
     }
 }
 
@@ -67,13 +99,13 @@ pub struct LiveEncoder {
 impl LiveEncoder {
     /// Starts ffmpeg writing into `dir` (which must exist); returns at once, before any segment.
     pub fn start(dir: &Path, options: EncoderOptions) -> LiveEncoder {
-        let EncoderOptions { width, height, fps, seconds, variants } = options;
+        let EncoderOptions { width, height, fps, seconds, variants, picture } = options;
         let log = fs::File::create(dir.join(FFMPEG_LOG)).expect("create ffmpeg log file");
         let mut command = Command::new("ffmpeg");
         command.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         command.args(["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]);
         let size = if variants { "640x360".to_owned() } else { format!("{width}x{height}") };
-        command.args(["-re", "-f", "lavfi", "-i", &format!("testsrc2=size={size}:rate={fps}")]);
+        command.args(["-re", "-f", "lavfi", "-i", &picture.source(&size, fps)]);
         command.args(["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]);
         if let Some(seconds) = seconds {
             command.args(["-t", &seconds.to_string()]);

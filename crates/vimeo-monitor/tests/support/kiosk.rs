@@ -28,7 +28,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
 
-use crate::hls::{EncoderOptions, HlsServer, LiveEncoder};
+use crate::hls::{EncoderOptions, HlsServer, LiveEncoder, Picture};
 use crate::media::Media;
 use crate::vimeo_api::{self, VimeoApi};
 
@@ -83,8 +83,14 @@ pub struct Stream {
 impl Stream {
     /// Starts the encoder and the server, and waits for three segments.
     pub async fn start() -> Stream {
+        Stream::showing(Picture::Moving).await
+    }
+
+    /// [`start`](Self::start), with this picture.
+    pub async fn showing(picture: Picture) -> Stream {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let encoder = LiveEncoder::start(dir.path(), EncoderOptions::default());
+        let encoder =
+            LiveEncoder::start(dir.path(), EncoderOptions { picture, ..EncoderOptions::default() });
         encoder.wait_for_segments(3, Duration::from_secs(30)).await;
         let server = HlsServer::start(dir.path().to_owned()).await;
         Stream { encoder, server, _dir: dir }
@@ -94,6 +100,11 @@ impl Stream {
     /// The server ignores the query string.
     pub fn url(&self) -> String {
         format!("{}?sig={SIG}-{}&exp=1795932720", self.server.url("live.m3u8"), self.encoder.pid())
+    }
+
+    /// The server, to throttle or hang what it serves.
+    pub fn server(&self) -> &HlsServer {
+        &self.server
     }
 
     /// Kills the encoder (SIGKILL): the playlist stops gaining segments, no ENDLIST is written.
