@@ -7,7 +7,8 @@
 //! - a real Prometheus scrapes two exporters on 127.0.0.1 (a kiosk fed with its own health record,
 //!   a live HLS stream and a loopback speed test; a Raspberry Pi 5 fixture tree), loads the rules
 //!   and runs every query of the dashboard: each must succeed, the fleet figures must say what the
-//!   two kiosks do, and the rules must evaluate without error.
+//!   two kiosks do, the Screen and Player rows what the kiosk shows, and the rules must evaluate
+//!   without error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -17,7 +18,10 @@ use std::time::{Duration, Instant};
 use end_to_end::grafana::{self, DASHBOARD, dashboard, substitute};
 use end_to_end::{Prometheus, encode, get, tool, workspace_root};
 use health_core::MetricKind;
-use health_script::{ApiResult, Display, PlayerState, RestartReason, ScriptHealth, StreamState};
+use health_script::{
+    ApiResult, Display, PlayerFigures, PlayerState, RestartReason, ScreenFigures, ScriptHealth,
+    StreamState,
+};
 use health_server::config::{HealthConfig, SignedUrl, VcgencmdSetting};
 use health_server::{Exporter, Inputs, catalogue};
 use serde_json::Value;
@@ -333,7 +337,7 @@ fn the_selector_parser_reads_names_labels_and_values() {
 }
 
 /// A kiosk that shows the live event: the API said live (after one refused request), the player
-/// plays it, restarted once.
+/// plays it in hardware, restarted once, dropped a few frames; the picture moves.
 fn record_a_live_kiosk(health: &ScriptHealth) {
     health.api_request(ApiResult::Offline, Duration::from_millis(180), Some(600));
     health.api_request(ApiResult::ClientError, Duration::from_millis(90), None);
@@ -344,7 +348,19 @@ fn record_a_live_kiosk(health: &ScriptHealth) {
     health.player_stall();
     health.set_player_state(PlayerState::Playing);
     health.set_display(Display::Stream);
-    health.player_figures(Some(3), Some(4.5));
+    health.set_player_figures(PlayerFigures {
+        frames_dropped_output: Some(3),
+        frames_dropped_decoder: Some(1),
+        buffering: Some(false),
+        buffer_seconds: Some(4.5),
+        fps: Some(10.0),
+        hwdec: Some("v4l2m2m-copy".to_owned()),
+        video_width: Some(640),
+        video_height: Some(360),
+        input_bytes_per_second: Some(150_000.0),
+        ..PlayerFigures::default()
+    });
+    health.set_screen(Some(ScreenFigures { luma_ratio: 0.42, black: false, frozen_seconds: 0.0 }));
     health.tick();
 }
 
@@ -407,6 +423,8 @@ const EXPECTED_SERIES: &[&str] = &[
     "vimeo_monitor_stream_segment_download_ratio",
     "vimeo_monitor_script_healthy",
     "vimeo_monitor_api_request_duration_seconds_bucket",
+    "vimeo_monitor_screen_luma_ratio",
+    "vimeo_monitor_player_frames_dropped_total",
 ];
 
 /// The alerts the Pi fixture raises (pending at first), and those the live kiosk must not.
@@ -423,6 +441,13 @@ const QUIET_ALERTS: &[&str] = &[
     "VimeoMonitorApiFailing",
     "VimeoMonitorBandwidthInsufficient",
     "VimeoMonitorPacketLoss",
+    "VimeoMonitorScreenBlack",
+    "VimeoMonitorScreenFrozen",
+    "VimeoMonitorHardwareDecodingOff",
+    "VimeoMonitorFramesDropped",
+    "VimeoMonitorRebuffering",
+    // Not VimeoMonitorDisplayDisconnected or VimeoMonitorTvOff: the kiosk reads this machine's
+    // own DRM connectors and CEC, whatever they say; the promtool tests cover both.
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,6 +508,7 @@ async fn every_dashboard_query_and_alert_rule_runs_on_a_real_prometheus() {
     every_dashboard_query_succeeds(&prometheus, &document, &variables).await;
     the_variables_list_the_job_and_both_kiosks(&prometheus, &document, &variables, &fleet).await;
     the_fleet_figures_say_what_the_kiosks_do(&prometheus, &document, &variables).await;
+    the_screen_and_player_rows_say_what_the_kiosk_shows(&prometheus, &document, &variables).await;
     every_selected_label_value_is_published(&prometheus).await;
     the_rules_load_and_evaluate_cleanly(&prometheus).await;
     the_pi_raises_its_alerts_and_the_kiosk_none(&prometheus, &fleet).await;
@@ -623,6 +649,38 @@ async fn the_fleet_figures_say_what_the_kiosks_do(
         let shown: Vec<&Value> = result.iter().map(|r| &r["metric"]["state"]).collect();
         assert_eq!(shown, [expected], "{title}: {expr}");
     }
+}
+
+/// The Screen and Player rows say what the kiosk shows: a moving picture of mean brightness 0.42,
+/// decoded in hardware, 4.5 s buffered, not buffering, frames dropped at both stages.
+async fn the_screen_and_player_rows_say_what_the_kiosk_shows(
+    prometheus: &Prometheus,
+    document: &Value,
+    variables: &BTreeMap<&str, String>,
+) {
+    let first_expr = |title: &str| grafana::panel_query(document, title, variables);
+    for (title, expected) in [
+        ("Picture", 0.0),
+        ("Picture by kiosk", 0.0),
+        ("Brightness", 0.42),
+        ("Frozen for", 0.0),
+        ("Buffer", 4.5),
+        ("Buffering", 0.0),
+        ("Rebuffers 1h", 0.0),
+    ] {
+        let expr = first_expr(title);
+        assert_eq!(prometheus.value(&expr).await, Some(expected), "{title}: {expr}");
+    }
+    let labels = |result: &[Value], label: &str| -> BTreeSet<String> {
+        result.iter().filter_map(|r| r["metric"][label].as_str()).map(str::to_owned).collect()
+    };
+    let expr = first_expr("Decoding");
+    let decoding = prometheus.query(&expr).await.unwrap();
+    assert_eq!(labels(&decoding, "hwdec"), BTreeSet::from(["v4l2m2m-copy".to_owned()]), "{expr}");
+    assert_eq!(decoding[0]["value"][1], "1", "Decoding: {expr}");
+    let expr = first_expr("Dropped frames by stage");
+    let stages = labels(&prometheus.query(&expr).await.unwrap(), "stage");
+    assert_eq!(stages, BTreeSet::from(["decoder".to_owned(), "output".to_owned()]), "{expr}");
 }
 
 /// Every literal label value the dashboard and the rules select on (`state="live"`) exists,
