@@ -179,7 +179,10 @@ mod tests {
             add(&mut ring, (t, 1.0));
         }
         add(&mut ring, (50.0, 2.0));
-        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), [(0.0, 1.0), (40.0, 1.0), (50.0, 2.0)]);
+        assert_eq!(
+            ring.iter().copied().collect::<Vec<_>>(),
+            [(0.0, 1.0), (40.0, 1.0), (50.0, 2.0)]
+        );
     }
 
     #[test]

@@ -54,10 +54,10 @@ use axum::http::{HeaderName, header};
 use health_core::{CollectorStatus, Exposition, StatusBoard};
 
 use self::headline::Kiosk;
-use crate::history::{Figure, History, Point};
-use crate::screen::Picture;
 use self::html::Html;
 use self::samples::Samples;
+use crate::history::{Figure, History, Point};
+use crate::screen::Picture;
 
 /// The page's content type.
 pub(crate) const CONTENT_TYPE: &str = "text/html; charset=utf-8";
@@ -406,7 +406,7 @@ vimeo_monitor_player_rebuffer_seconds_total 41
             &page,
             &[
                 "<tr><td colspan=\"2\" class=\"picture\"><img src=\"screen.jpg\" width=\"160\" \
-                 alt=\"the kiosk's latest screenshot\"><br>screenshot 4 s ago</td></tr>",
+                 alt=\"the kiosk's latest screenshot\">screenshot 4 s ago</td></tr>",
                 "<th>Black</th><td class=\"bad\">black (brightness 2 %)</td>",
                 "<th>Frozen</th><td class=\"bad\">frozen for 1 min 15 s</td>",
                 "<th>Display</th><td class=\"good\">HDMI-A-1 1920x1080</td>",
@@ -419,6 +419,8 @@ vimeo_monitor_player_rebuffer_seconds_total 41
             ],
         );
         assert_eq!(page.matches("<img ").count(), 1, "{page}");
+        // The TV in standby comes first in the headline: nothing in the room shows anything.
+        assert!(page.contains("<h1>TV in standby</h1>"), "{page}");
     }
 
     #[test]
@@ -479,9 +481,11 @@ vimeo_monitor_player_rebuffer_seconds_total 41
         assert!(!quiet.contains("<svg"), "{quiet}");
         // Three publishes a minute apart, as the collectors' snapshots would feed them.
         let history = History::new();
-        for (minutes_ago, celsius, cpu, rtt, buffer) in
-            [(2.0, 48.0, 0.20, 0.010, 10.0), (1.0, 50.0, 0.40, 0.020, 12.0), (0.0, 52.0, 0.30, 0.015, 11.0)]
-        {
+        for (minutes_ago, celsius, cpu, rtt, buffer) in [
+            (2.0, 48.0, 0.20, 0.010, 10.0),
+            (1.0, 50.0, 0.40, 0.020, 12.0),
+            (0.0, 52.0, 0.30, 0.015, 11.0),
+        ] {
             let at = UNIX_EPOCH + std::time::Duration::from_secs_f64(NOW - minutes_ago * 60.0);
             let mut hardware = health_core::Snapshot::new();
             hardware.gauge("cpu_temperature_celsius", celsius).gauge("cpu_usage_ratio", cpu);
@@ -500,7 +504,8 @@ vimeo_monitor_player_rebuffer_seconds_total 41
             &[
                 // 48 → bottom, 52 → top, over the last 2 of the window's 60 minutes.
                 "<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 120 24\" \
-                 role=\"img\" aria-label=\"48.0 °C to 52.0 °C\"><path d=\"M116.0 22.0L118.0 12.0L120.0 2.0\"",
+                 role=\"img\" aria-label=\"48.0 °C to 52.0 °C\"><rect width=\"100%\" height=\"100%\" \
+                 fill=\"currentColor\" fill-opacity=\"0.07\"/><path d=\"M116.0 22.0L118.0 12.0L120.0 2.0\"",
                 "<span>48.0 °C to 52.0 °C</span>",
                 "<span>20 % to 40 %</span>",
                 "<span>10.0 s to 12.0 s</span>",
@@ -515,7 +520,8 @@ vimeo_monitor_player_rebuffer_seconds_total 41
 
     #[test]
     fn the_policy_allows_same_origin_images_and_nothing_else_new() {
-        let csp = HEADERS.iter().find(|(name, _)| name == header::CONTENT_SECURITY_POLICY).unwrap().1;
+        let csp =
+            HEADERS.iter().find(|(name, _)| name == header::CONTENT_SECURITY_POLICY).unwrap().1;
         assert!(csp.contains("default-src 'none'") && csp.contains("img-src 'self';"), "{csp}");
         assert!(!csp.contains("script-src") && !csp.contains("data:"), "{csp}");
     }

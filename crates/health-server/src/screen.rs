@@ -103,14 +103,17 @@ mod tests {
     #[test]
     fn the_switch_hides_the_picture_and_a_missing_one_is_none() {
         let script = ScriptHealth::new(Duration::from_secs(60));
-        let screen = ScreenImage::new(&Inputs { script: Some(script.clone()), ..Inputs::default() }, true);
+        let screen =
+            ScreenImage::new(&Inputs { script: Some(script.clone()), ..Inputs::default() }, true);
         assert_eq!(screen.picture(), Picture::None);
         assert_eq!(screen.latest(), None);
         let taken = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
         script.set_thumbnail(Some(Thumbnail::new(vec![0xff, 0xd8, 0xff], taken)));
         assert_eq!(screen.picture(), Picture::Taken(1_750_000_000.0));
         assert_eq!(screen.latest(), Some(Shot { jpeg: vec![0xff, 0xd8, 0xff], taken }));
-        screen.clone().set_shown(false);
+        // A clone is the same switch (the exporter keeps one, the router another).
+        let kept = screen.clone();
+        kept.set_shown(false);
         assert_eq!(screen.picture(), Picture::Off);
         assert_eq!(screen.latest(), None);
         assert!(screen.why_none().contains("HEALTH_SCREEN_THUMBNAIL=false"));

@@ -8,6 +8,7 @@
 
 use super::View;
 use super::format::{self, Cell, Tone};
+use super::headline::FROZEN_SECONDS;
 use super::html::Html;
 use super::sections::row;
 use super::sparkline;
@@ -16,9 +17,6 @@ use crate::screen::Picture;
 
 /// How far back "rising" looks for dropped frames, in seconds.
 const RISING_OVER: f64 = 120.0;
-/// Frozen this long or longer is red: a picture that has not changed for a minute is not a
-/// slow scene.
-const FROZEN_BAD_SECONDS: f64 = 60.0;
 /// Less buffer than this is amber: the next slow segment stalls the picture.
 const BUFFER_LOW_SECONDS: f64 = 2.0;
 
@@ -28,7 +26,7 @@ pub(super) fn thumbnail(html: &mut Html, view: &View<'_>) {
         Picture::Taken(at) => {
             html.raw(
                 "<tr><td colspan=\"2\" class=\"picture\"><img src=\"screen.jpg\" width=\"160\" \
-                 alt=\"the kiosk's latest screenshot\"><br>screenshot ",
+                 alt=\"the kiosk's latest screenshot\">screenshot ",
             )
             .text(format::ago(view.now, at))
             .raw("</td></tr>");
@@ -56,7 +54,7 @@ pub(super) fn picture(html: &mut Html, view: &View<'_>) {
     let frozen = match s.value("screen_frozen_seconds") {
         Some(seconds) if seconds > 0.0 => Cell::new(
             format!("frozen for {}", format::duration(seconds)),
-            if seconds >= FROZEN_BAD_SECONDS { Tone::Bad } else { Tone::Warn },
+            if seconds >= FROZEN_SECONDS { Tone::Bad } else { Tone::Warn },
         ),
         Some(_) => Cell::new("no, the picture moves", Tone::Good),
         None => Cell::missing(),

@@ -84,8 +84,7 @@ pub(super) fn spark(
 ) {
     let points = view.points(figure);
     let Some((low, high)) = sparkline::range(points) else { return };
-    let range =
-        if low == high { unit(low) } else { format!("{} to {}", unit(low), unit(high)) };
+    let range = if low == high { unit(low) } else { format!("{} to {}", unit(low), unit(high)) };
     let d = sparkline::path(points, view.now - WINDOW, view.now, min_span);
     html.raw("<tr class=\"spark\"><th>")
         .raw(label)
@@ -99,7 +98,10 @@ pub(super) fn spark(
         .text(sparkline::HEIGHT)
         .raw("\" role=\"img\" aria-label=\"")
         .text(&range)
-        .raw("\"><path d=\"")
+        .raw(
+            "\"><rect width=\"100%\" height=\"100%\" fill=\"currentColor\" \
+             fill-opacity=\"0.07\"/><path d=\"",
+        )
         .text(d)
         .raw(
             "\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" \

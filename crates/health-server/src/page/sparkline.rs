@@ -64,14 +64,10 @@ pub(super) fn path(points: &[Point], start: f64, end: f64, min_span: f64) -> Str
 
 /// The lowest and highest value, if there is any point.
 pub(super) fn range(points: &[Point]) -> Option<(f64, f64)> {
-    points
-        .iter()
-        .map(|(_, v)| *v)
-        .filter(|v| v.is_finite())
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((low, high)) => Some((f64::min(low, v), f64::max(high, v))),
-        })
+    points.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((low, high)) => Some((f64::min(low, v), f64::max(high, v))),
+    })
 }
 
 /// `low..high` widened about its middle to at least `min_span`.
