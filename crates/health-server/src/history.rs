@@ -86,7 +86,8 @@ impl Figure {
 /// One value at one moment: Unix seconds, value.
 pub(crate) type Point = (f64, f64);
 
-/// The recent past of every [`Figure`]. Cheap to clone; every clone is the same history.
+/// The last hour of SoC temperature, CPU, player buffer, mean round trip and dropped frames,
+/// for the status page. Cheap to clone; every clone is the same history.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     rings: Arc<Mutex<[VecDeque<Point>; Figure::ALL.len()]>>,
