@@ -79,7 +79,13 @@ mod tests {
         health.set_display(Display::Stream);
         health.set_player_state(PlayerState::Playing);
         health.player_info("mpv", "drm-copy");
-        health.player_figures(Some(2), Some(6.0));
+        health.set_player_figures(crate::PlayerFigures {
+            frames_dropped_output: Some(2),
+            frames_dropped_decoder: Some(0),
+            buffer_seconds: Some(6.0),
+            buffering: Some(false),
+            ..crate::PlayerFigures::default()
+        });
         health.tick();
         advance(Duration::from_secs(12)).await;
         let collector = health.collector(Duration::from_secs(5));
@@ -90,8 +96,10 @@ mod tests {
         assert_eq!(gauge(&snapshot, "uptime_seconds", &[]), 12.0);
         assert_eq!(gauge(&snapshot, "stream_uptime_seconds", &[]), 12.0);
         assert_eq!(gauge(&snapshot, "api_rate_limit_remaining", &[]), 95.0);
-        assert_eq!(gauge(&snapshot, "player_cache_seconds", &[]), 6.0);
-        assert_eq!(counter(&snapshot, "player_dropped_frames_total", &[]), 2);
+        assert_eq!(gauge(&snapshot, "player_buffer_seconds", &[]), 6.0);
+        assert_eq!(gauge(&snapshot, "player_buffering", &[]), 0.0);
+        assert_eq!(counter(&snapshot, "player_frames_dropped_total", &[("stage", "output")]), 2);
+        assert_eq!(counter(&snapshot, "player_rebuffer_total", &[]), 0);
         assert_eq!(counter(&snapshot, "api_requests_total", &[("result", "live")]), 1);
         assert_eq!(
             gauge(&snapshot, "player_info", &[("player", "mpv"), ("hwdec", "drm-copy")]),
@@ -137,7 +145,7 @@ mod tests {
             );
         }
         assert_eq!(counter(&snapshot, "player_stalls_total", &[]), 0);
-        for unknown in ["player_dropped_frames_total", "player_cache_seconds", "player_info"] {
+        for unknown in ["player_buffer_seconds", "player_buffering", "player_fps", "player_info"] {
             assert!(snapshot.samples().iter().all(|s| s.name != unknown), "{unknown} is unknown");
         }
     }

@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::collector::ScriptCollector;
-use crate::monotonic::Monotonic;
-use crate::report::{Report, label_value};
+use crate::player::{PlayerFigures, PlayerRecord};
+use crate::report::{PlayerReport, Report, label_value};
 use crate::screen::{ScreenFigures, Thumbnail};
 use crate::states::{ApiResult, Display, Labelled, PlayerState, RestartReason, StreamState};
 
@@ -73,9 +73,7 @@ struct State {
     player_state: PlayerState,
     restarts: [u64; 4],
     stalls: u64,
-    dropped_frames: Monotonic,
-    dropped_frames_known: bool,
-    cache_seconds: Option<f64>,
+    player: PlayerRecord,
     info: Option<(String, String)>,
     screen: Option<ScreenFigures>,
     thumbnail: Option<Thumbnail>,
@@ -99,9 +97,7 @@ impl ScriptHealth {
             player_state: PlayerState::Stopped,
             restarts: [0; 4],
             stalls: 0,
-            dropped_frames: Monotonic::default(),
-            dropped_frames_known: false,
-            cache_seconds: None,
+            player: PlayerRecord::default(),
             info: None,
             screen: None,
             thumbnail: None,
@@ -174,11 +170,13 @@ impl ScriptHealth {
         self.lock().player_state = player_state;
     }
 
-    /// The kiosk restarted its player. The dropped-frame count starts again with the new player.
+    /// The kiosk restarted its player. Its counts (dropped frames) start again with the new
+    /// player, and are added to the totals so far.
     pub fn player_restart(&self, reason: RestartReason) {
+        let now = Instant::now();
         let mut state = self.lock();
         state.restarts[reason.index()] += 1;
-        state.dropped_frames.restart();
+        state.player.restart(now);
     }
 
     /// Playback stopped moving while the player still answered.
@@ -186,17 +184,18 @@ impl ScriptHealth {
         self.lock().stalls += 1;
     }
 
-    /// The player's own figures, as it reports them now: its dropped-frame count (the current
-    /// player's, which [`player_restart`](Self::player_restart) or a smaller count tells apart
-    /// from the previous one's) and its buffered seconds. `None` is unknown: the series is
-    /// absent until known again. A negative or non-finite cache figure counts as unknown.
-    pub fn player_figures(&self, dropped_frames: Option<u64>, cache_seconds: Option<f64>) {
-        let mut state = self.lock();
-        if let Some(count) = dropped_frames {
-            state.dropped_frames.observe(count);
-        }
-        state.dropped_frames_known = dropped_frames.is_some();
-        state.cache_seconds = cache_seconds.filter(|s| s.is_finite() && *s >= 0.0);
+    /// The player's figures as it reports them now (see [`PlayerFigures`]). Dropped-frame counts
+    /// are the current file's: a count that falls (a new file, a new player) is added to the
+    /// total, never subtracted. A change to buffering counts one rebuffer.
+    pub fn set_player_figures(&self, figures: PlayerFigures) {
+        let now = Instant::now();
+        self.lock().player.update(figures, now);
+    }
+
+    /// The player's figures as last handed over, if any: the `stream` collector inside the kiosk
+    /// reads what is played from here instead of running ffprobe.
+    pub fn player_figures(&self) -> Option<PlayerFigures> {
+        self.lock().player.figures.clone()
     }
 
     /// Which player runs and how it decodes, e.g. `("mpv", "v4l2m2m-copy")` or `("mpv", "no")`.
@@ -256,11 +255,28 @@ impl ScriptHealth {
             player_state: Some(state.player_state),
             player_restarts: Some(state.restarts),
             player_stalls: Some(state.stalls),
-            player_dropped_frames: state.dropped_frames_known.then(|| state.dropped_frames.total()),
-            player_cache_seconds: state.cache_seconds,
+            player: Some(player_report(&state.player, now)),
             player_info: state.info.clone(),
             screen: state.screen,
         }
+    }
+}
+
+/// The player's part of the report: counters always (they start at 0), figures while known.
+fn player_report(record: &PlayerRecord, now: Instant) -> PlayerReport {
+    let figures = record.figures.clone().unwrap_or_default();
+    let finite = |v: Option<f64>| v.filter(|v| v.is_finite() && *v >= 0.0);
+    PlayerReport {
+        frames_dropped: [Some(record.dropped_output.total()), Some(record.dropped_decoder.total())],
+        rebuffers: Some(record.rebuffers),
+        rebuffer_seconds: Some(record.rebuffer_seconds(now)),
+        buffering: figures.buffering,
+        buffer_seconds: finite(figures.buffer_seconds),
+        fps: finite(figures.fps),
+        hwdec: figures.hwdec.as_deref().map(label_value),
+        video_width: figures.video_width,
+        video_height: figures.video_height,
+        input_bytes_per_second: finite(figures.input_bytes_per_second),
     }
 }
 
@@ -409,29 +425,43 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn dropped_frames_add_up_over_player_restarts_and_unknown_figures_are_absent() {
+    async fn player_figures_add_up_over_restarts_and_unknown_figures_are_absent() {
         let health = ScriptHealth::new(CHECK);
-        assert_eq!(health.report().player_dropped_frames, None);
-        health.player_figures(Some(10), Some(4.5));
-        let report = health.report();
-        assert_eq!(report.player_dropped_frames, Some(10));
-        assert_eq!(report.player_cache_seconds, Some(4.5));
+        let player = |report: Report| report.player.unwrap();
+        assert_eq!(player(health.report()).frames_dropped, [Some(0), Some(0)]);
+        assert_eq!(player(health.report()).buffer_seconds, None);
+        health.set_player_figures(PlayerFigures {
+            frames_dropped_output: Some(10),
+            frames_dropped_decoder: Some(1),
+            buffer_seconds: Some(4.5),
+            buffering: Some(true),
+            hwdec: Some("V4L2M2M-copy".to_owned()),
+            ..PlayerFigures::default()
+        });
+        advance(Duration::from_secs(2)).await;
+        let report = player(health.report());
+        assert_eq!(report.frames_dropped, [Some(10), Some(1)]);
+        assert_eq!(report.buffer_seconds, Some(4.5));
+        assert_eq!((report.rebuffers, report.rebuffer_seconds), (Some(1), Some(2.0)));
+        assert_eq!(report.hwdec.as_deref(), Some("v4l2m2m-copy"));
         // A new player whose count has already passed the old one by the time it is read.
         health.player_restart(RestartReason::Hung);
-        health.player_figures(Some(12), None);
-        let report = health.report();
-        assert_eq!(report.player_dropped_frames, Some(22));
-        assert_eq!(report.player_cache_seconds, None);
-        assert_eq!(report.player_restarts, Some([0, 1, 0, 0]));
-        // A count that falls without a recorded restart is a new player too.
-        health.player_figures(Some(3), Some(f64::NAN));
-        let report = health.report();
-        assert_eq!(report.player_dropped_frames, Some(25));
-        assert_eq!(report.player_cache_seconds, None, "NaN is unknown");
-        health.player_figures(None, None);
-        assert_eq!(health.report().player_dropped_frames, None);
-        health.player_figures(Some(4), None);
-        assert_eq!(health.report().player_dropped_frames, Some(26), "the total survives");
+        health.set_player_figures(PlayerFigures {
+            frames_dropped_output: Some(12),
+            buffer_seconds: Some(f64::NAN),
+            ..PlayerFigures::default()
+        });
+        advance(Duration::from_secs(5)).await;
+        let report = player(health.report());
+        assert_eq!(report.frames_dropped, [Some(22), Some(1)]);
+        assert_eq!(report.buffer_seconds, None, "NaN is unknown");
+        assert_eq!(
+            (report.rebuffers, report.rebuffer_seconds),
+            (Some(1), Some(2.0)),
+            "ended by the restart"
+        );
+        assert_eq!(health.report().player_restarts, Some([0, 1, 0, 0]));
+        assert_eq!(health.player_figures().unwrap().frames_dropped_output, Some(12));
     }
 
     #[test]

@@ -29,6 +29,7 @@
 mod collector;
 mod handle;
 mod monotonic;
+mod player;
 mod report;
 mod screen;
 mod sidecar;
@@ -36,6 +37,7 @@ mod states;
 
 pub use collector::{NAME, ScriptCollector};
 pub use handle::ScriptHealth;
+pub use player::{PlayerFigures, StreamFacts};
 pub use screen::{ScreenFigures, Thumbnail};
 pub use sidecar::{SidecarCollector, SidecarOptions};
 pub use states::{ApiResult, Display, PlayerState, RestartReason, StreamState};

@@ -82,17 +82,64 @@ pub(crate) const PLAYER_STALLS: MetricDesc = MetricDesc::counter(
     Unit::None,
     "Times playback stopped moving while the player still answered.",
 );
-pub(crate) const PLAYER_DROPPED_FRAMES: MetricDesc = MetricDesc::counter(
-    "player_dropped_frames_total",
+pub(crate) const PLAYER_FRAMES_DROPPED: MetricDesc = MetricDesc::counter(
+    "player_frames_dropped_total",
     Unit::None,
-    "Frames the player dropped (mpv's frame-drop-count), summed over player restarts; absent \
-     while unknown.",
+    "Frames the player dropped, by stage: output (mpv's frame-drop-count: too late for the \
+     display) and decoder (decoder-frame-drop-count: too slow to decode); summed over new files \
+     and player restarts.",
+)
+.labels(&["stage"]);
+pub(crate) const PLAYER_BUFFERING: MetricDesc = MetricDesc::gauge(
+    "player_buffering",
+    Unit::None,
+    "1 while playback waits for the network (mpv's paused-for-cache), else 0; absent while \
+     nothing plays.",
 );
-pub(crate) const PLAYER_CACHE: MetricDesc = MetricDesc::gauge(
-    "player_cache_seconds",
+pub(crate) const PLAYER_REBUFFERS: MetricDesc = MetricDesc::counter(
+    "player_rebuffer_total",
+    Unit::None,
+    "Times playback started waiting for the network (paused-for-cache turned on).",
+);
+pub(crate) const PLAYER_REBUFFER_SECONDS: MetricDesc = MetricDesc::counter(
+    "player_rebuffer_seconds_total",
+    Unit::Seconds,
+    "Whole seconds playback has spent waiting for the network, the current wait included.",
+);
+pub(crate) const PLAYER_BUFFER: MetricDesc = MetricDesc::gauge(
+    "player_buffer_seconds",
     Unit::Seconds,
     "Seconds of media the player has buffered ahead (mpv's demuxer-cache-duration); absent while \
      unknown.",
+);
+pub(crate) const PLAYER_FPS: MetricDesc = MetricDesc::gauge(
+    "player_fps",
+    Unit::None,
+    "Frames per second the player shows, as it measures them (mpv's estimated-vf-fps); compare \
+     with vimeo_monitor_stream_frames_per_second.",
+);
+pub(crate) const PLAYER_HWDEC_ACTIVE: MetricDesc = MetricDesc::gauge(
+    "player_hwdec_active",
+    Unit::None,
+    "1 when the player decodes video in hardware; the hwdec label names the decoder (mpv's \
+     hwdec-current), `no` with 0 for software decoding.",
+)
+.labels(&["hwdec"]);
+pub(crate) const PLAYER_VIDEO_WIDTH: MetricDesc = MetricDesc::gauge(
+    "player_video_width_pixels",
+    Unit::Pixels,
+    "Width of the picture the player decodes (mpv's video-params).",
+);
+pub(crate) const PLAYER_VIDEO_HEIGHT: MetricDesc = MetricDesc::gauge(
+    "player_video_height_pixels",
+    Unit::Pixels,
+    "Height of the picture the player decodes (mpv's video-params).",
+);
+pub(crate) const PLAYER_INPUT_RATE: MetricDesc = MetricDesc::gauge(
+    "player_input_bytes_per_second",
+    Unit::BytesPerSecond,
+    "Bytes per second the player receives from the network (mpv's demuxer-cache-state \
+     raw-input-rate).",
 );
 pub(crate) const PLAYER_INFO: MetricDesc = MetricDesc::gauge(
     "player_info",
@@ -111,7 +158,7 @@ pub(crate) const SCREEN_LUMA: MetricDesc = MetricDesc::gauge(
 pub(crate) const SCREEN_BLACK: MetricDesc = MetricDesc::gauge(
     "screen_black",
     Unit::None,
-    "1 when the last 3 screenshots in a row were dark (mean luma below 0.06) while the stream \
+    "1 when the last 3 screenshots in a row were dark (mean luma below 0.04) while the stream \
      was shown, else 0.",
 );
 pub(crate) const SCREEN_FROZEN: MetricDesc = MetricDesc::gauge(
@@ -135,8 +182,16 @@ pub(crate) const DESCRIPTIONS: &[MetricDesc] = &[
     PLAYER_STATE,
     PLAYER_RESTARTS,
     PLAYER_STALLS,
-    PLAYER_DROPPED_FRAMES,
-    PLAYER_CACHE,
+    PLAYER_FRAMES_DROPPED,
+    PLAYER_BUFFERING,
+    PLAYER_REBUFFERS,
+    PLAYER_REBUFFER_SECONDS,
+    PLAYER_BUFFER,
+    PLAYER_FPS,
+    PLAYER_HWDEC_ACTIVE,
+    PLAYER_VIDEO_WIDTH,
+    PLAYER_VIDEO_HEIGHT,
+    PLAYER_INPUT_RATE,
     PLAYER_INFO,
     SCREEN_LUMA,
     SCREEN_BLACK,
@@ -162,12 +217,69 @@ pub(crate) struct Report {
     /// Totals per [`RestartReason::ALL`] index.
     pub(crate) player_restarts: Option<[u64; 4]>,
     pub(crate) player_stalls: Option<u64>,
-    pub(crate) player_dropped_frames: Option<u64>,
-    pub(crate) player_cache_seconds: Option<f64>,
+    /// The player's own figures.
+    pub(crate) player: Option<PlayerReport>,
     /// Already sanitised label values: player, hwdec.
     pub(crate) player_info: Option<(String, String)>,
     /// The latest screenshot's figures.
     pub(crate) screen: Option<ScreenFigures>,
+}
+
+/// The player's figures at one moment; counters are totals over players and files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PlayerReport {
+    /// Per stage: output, decoder.
+    pub(crate) frames_dropped: [Option<u64>; 2],
+    pub(crate) rebuffers: Option<u64>,
+    pub(crate) rebuffer_seconds: Option<f64>,
+    pub(crate) buffering: Option<bool>,
+    pub(crate) buffer_seconds: Option<f64>,
+    pub(crate) fps: Option<f64>,
+    /// Already a sanitised label value.
+    pub(crate) hwdec: Option<String>,
+    pub(crate) video_width: Option<u32>,
+    pub(crate) video_height: Option<u32>,
+    pub(crate) input_bytes_per_second: Option<f64>,
+}
+
+/// The stages of `player_frames_dropped_total`, in [`PlayerReport::frames_dropped`]'s order.
+const DROP_STAGES: [&str; 2] = ["output", "decoder"];
+
+impl PlayerReport {
+    fn sample(self, snapshot: &mut Snapshot) {
+        for (stage, total) in DROP_STAGES.into_iter().zip(self.frames_dropped) {
+            if let Some(total) = total {
+                let labels = vec![("stage", stage.to_owned())];
+                snapshot.counter_with(PLAYER_FRAMES_DROPPED.name, labels, total);
+            }
+        }
+        if let Some(rebuffers) = self.rebuffers {
+            snapshot.counter(PLAYER_REBUFFERS.name, rebuffers);
+        }
+        if let Some(seconds) = self.rebuffer_seconds {
+            // Counters are whole numbers in the exposition: whole seconds are plenty here.
+            snapshot.counter(PLAYER_REBUFFER_SECONDS.name, seconds.max(0.0) as u64);
+        }
+        if let Some(buffering) = self.buffering {
+            snapshot.gauge(PLAYER_BUFFERING.name, f64::from(u8::from(buffering)));
+        }
+        let gauges = [
+            (PLAYER_BUFFER.name, self.buffer_seconds),
+            (PLAYER_FPS.name, self.fps),
+            (PLAYER_VIDEO_WIDTH.name, self.video_width.map(f64::from)),
+            (PLAYER_VIDEO_HEIGHT.name, self.video_height.map(f64::from)),
+            (PLAYER_INPUT_RATE.name, self.input_bytes_per_second),
+        ];
+        for (name, value) in gauges {
+            if let Some(value) = value {
+                snapshot.gauge(name, value);
+            }
+        }
+        if let Some(hwdec) = self.hwdec {
+            let active = f64::from(u8::from(hwdec != "no"));
+            snapshot.gauge_with(PLAYER_HWDEC_ACTIVE.name, vec![("hwdec", hwdec)], active);
+        }
+    }
 }
 
 impl Report {
@@ -223,11 +335,8 @@ impl Report {
         if let Some(stalls) = self.player_stalls {
             snapshot.counter(PLAYER_STALLS.name, stalls);
         }
-        if let Some(dropped) = self.player_dropped_frames {
-            snapshot.counter(PLAYER_DROPPED_FRAMES.name, dropped);
-        }
-        if let Some(cache) = self.player_cache_seconds {
-            snapshot.gauge(PLAYER_CACHE.name, cache);
+        if let Some(player) = self.player {
+            player.sample(snapshot);
         }
         if let Some((player, hwdec)) = self.player_info {
             snapshot.gauge_with(PLAYER_INFO.name, vec![("player", player), ("hwdec", hwdec)], 1.0);
@@ -283,16 +392,32 @@ mod tests {
             player_state: Some(PlayerState::Idle),
             player_restarts: Some([0, 1, 0, 0]),
             player_stalls: Some(2),
-            player_dropped_frames: Some(7),
-            player_cache_seconds: Some(1.5),
+            player: Some(PlayerReport {
+                frames_dropped: [Some(7), Some(1)],
+                rebuffers: Some(2),
+                rebuffer_seconds: Some(3.5),
+                buffering: Some(false),
+                buffer_seconds: Some(1.5),
+                fps: Some(25.0),
+                hwdec: Some("no".to_owned()),
+                video_width: Some(1920),
+                video_height: Some(1080),
+                input_bytes_per_second: Some(500_000.0),
+            }),
             player_info: Some(("mpv".into(), "no".into())),
             screen: Some(ScreenFigures { luma_ratio: 0.5, black: false, frozen_seconds: 0.0 }),
         };
         let mut snapshot = Snapshot::new();
         report.sample(&mut snapshot);
         assert_described(DESCRIPTIONS, &snapshot);
-        // 14 families without labels, and 7 + 3 + 6 + 4 series of the labelled ones.
-        assert_eq!(snapshot.len(), 14 + 7 + 3 + 6 + 4);
+        // 20 single series (player_info among them), and 7 + 3 + 6 + 4 + 2 + 1 series of the
+        // labelled families.
+        assert_eq!(snapshot.len(), 20 + 7 + 3 + 6 + 4 + 2 + 1);
+        assert_eq!(gauge(&snapshot, "player_hwdec_active", &[("hwdec", "no")]), 0.0);
+        assert_eq!(
+            snapshot.get("player_frames_dropped_total", &[("stage", "decoder")]),
+            Some(&SampleValue::Counter(1))
+        );
         let states: Vec<f64> = StreamState::ALL
             .iter()
             .map(|s| gauge(&snapshot, "stream_state", &[("state", s.label())]))

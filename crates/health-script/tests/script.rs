@@ -249,7 +249,9 @@ async fn a_fresh_status_file_is_published_as_the_handle_would() {
     assert_eq!(counter(&snapshot, "api_requests_total", &[("result", "server_error")]), 0);
     assert_eq!(counter(&snapshot, "player_restarts_total", &[("reason", "hung")]), 2);
     assert_eq!(counter(&snapshot, "player_restarts_total", &[("reason", "failed")]), 0);
-    assert_eq!(counter(&snapshot, "player_dropped_frames_total", &[]), 7);
+    assert_eq!(counter(&snapshot, "player_frames_dropped_total", &[("stage", "output")]), 7);
+    assert_eq!(gauge(&snapshot, "player_buffer_seconds", &[]), 3.5);
+    assert_eq!(gauge(&snapshot, "player_hwdec_active", &[("hwdec", "no")]), 0.0);
     assert_eq!(gauge(&snapshot, "api_rate_limit_remaining", &[]), 40.0);
     assert_eq!(gauge(&snapshot, "player_info", &[("player", "mpv"), ("hwdec", "no")]), 1.0);
     assert!(!has(&snapshot, "script_process_up"), "no process is watched");

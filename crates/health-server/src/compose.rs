@@ -205,6 +205,7 @@ fn stream(
             VariantSetting::AtMost(bits) => VariantChoice::AtMost(bits),
         },
         segment_download: stream.segment_download_enabled,
+        player: player_view(inputs),
     };
     match health_stream::collectors(options) {
         Ok((probe, playlist)) => Ok(vec![Box::new(probe), Box::new(playlist)]),
@@ -214,6 +215,35 @@ fn stream(
             Ok(Vec::new())
         }
     }
+}
+
+/// Inside the kiosk, what its player says about the stream it plays, while it plays it.
+#[cfg(all(feature = "stream", feature = "script"))]
+fn player_view(inputs: &Inputs) -> Option<health_stream::PlayerView> {
+    let script = inputs.script.clone()?;
+    Some(health_stream::PlayerView::new(move || {
+        if script.display() != health_script::Display::Stream {
+            return None;
+        }
+        let figures = script.player_figures()?;
+        let stream = figures.stream;
+        Some(health_stream::StreamFacts {
+            bitrate_bytes_per_second: stream.bitrate_bytes_per_second,
+            width: figures.video_width,
+            height: figures.video_height,
+            frames_per_second: stream.frames_per_second,
+            audio_channels: stream.audio_channels,
+            audio_sample_rate_hertz: stream.audio_sample_rate_hertz,
+            video_codec: stream.video_codec,
+            audio_codec: stream.audio_codec,
+        })
+    }))
+}
+
+/// Without the kiosk's record there is no player to ask.
+#[cfg(all(feature = "stream", not(feature = "script")))]
+fn player_view(_: &Inputs) -> Option<health_stream::PlayerView> {
+    None
 }
 
 #[cfg(not(feature = "stream"))]

@@ -127,6 +127,7 @@ fn options(source: &StreamSource, segment_download: bool) -> StreamOptions {
         stall_factor: 3.0,
         variant: VariantChoice::Highest,
         segment_download,
+        player: None,
     }
 }
 

@@ -26,6 +26,7 @@ mod watch;
 
 pub use playlist::VariantChoice;
 pub use playlist_collector::{NAME as PLAYLIST_COLLECTOR, PlaylistCollector};
+pub use probe::StreamFacts;
 pub use probe_collector::{NAME as PROBE_COLLECTOR, StreamProbeCollector};
 pub use source::{PlaybackUrl, StreamSource};
 
@@ -48,6 +49,32 @@ pub struct StreamOptions {
     /// Download each newer segment to measure the download ratio
     /// (`HEALTH_STREAM_SEGMENT_DOWNLOAD_ENABLED`, default on).
     pub segment_download: bool,
+    /// The player that plays the watched stream, when the exporter runs inside it (the kiosk):
+    /// the `stream` collector then takes its figures from the player, at no network cost, and
+    /// runs no ffprobe.
+    pub player: Option<PlayerView>,
+}
+
+/// What the player playing the watched stream says it is: `None` while it does not play it.
+#[derive(Clone)]
+pub struct PlayerView(Arc<dyn Fn() -> Option<StreamFacts> + Send + Sync>);
+
+impl PlayerView {
+    /// A view that asks `facts` at each run.
+    pub fn new(facts: impl Fn() -> Option<StreamFacts> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(facts))
+    }
+
+    /// What the player says now.
+    pub(crate) fn facts(&self) -> Option<StreamFacts> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for PlayerView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlayerView")
+    }
 }
 
 impl Default for StreamOptions {
@@ -60,6 +87,7 @@ impl Default for StreamOptions {
             stall_factor: 3.0,
             variant: VariantChoice::Highest,
             segment_download: true,
+            player: None,
         }
     }
 }
@@ -75,8 +103,12 @@ pub fn collectors(
 ) -> Result<(StreamProbeCollector, PlaylistCollector), StreamSetupError> {
     let http = fetch::Http::new()?;
     let watch = Arc::new(watch::StreamWatch::new(options.source, http, options.variant));
-    let probe =
-        StreamProbeCollector::new(Arc::clone(&watch), options.probe_interval, options.probe);
+    let probe = StreamProbeCollector::new(
+        Arc::clone(&watch),
+        options.probe_interval,
+        options.probe,
+        options.player,
+    );
     let playlist = PlaylistCollector::new(
         watch,
         options.playlist_interval,

@@ -1,11 +1,17 @@
 //! The `stream` collector: what the stream is (resolution, frame rate, audio, bitrate), by
 //! running ffprobe on the watched variant every `HEALTH_STREAM_INTERVAL`.
+//!
+//! Inside the kiosk the player already has the stream open and knows all of this: the collector
+//! then reads the player's figures ([`PlayerView`]) and runs no ffprobe, which saves a download
+//! of three segments a minute and a child process. ffprobe runs only where the exporter is not
+//! the player (a standalone `health-server`, beside another kiosk script).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use health_core::{CollectError, Collector, MetricDesc, Schedule, Snapshot, Unit};
 
+use crate::PlayerView;
 use crate::fetch::FetchError;
 use crate::probe::{self, ProbeError, ProbeOptions, StreamFacts};
 use crate::source::PlaybackUrl;
@@ -24,7 +30,8 @@ const PLAYLIST_TIMEOUT: Duration = Duration::from_secs(5);
 const AVAILABLE: MetricDesc = MetricDesc::gauge(
     "stream_available",
     Unit::None,
-    "1 when the last ffprobe run read the stream; 0 when it failed or no stream is live.",
+    "1 when the last ffprobe run read the stream (inside the kiosk: when the player plays it); 0 \
+     when it failed or no stream is live.",
 );
 const BITRATE: MetricDesc = MetricDesc::gauge(
     "stream_bitrate_bytes_per_second",
@@ -132,6 +139,7 @@ pub struct StreamProbeCollector {
     watch: Arc<StreamWatch>,
     interval: Duration,
     probe: ProbeOptions,
+    player: Option<PlayerView>,
     state: Mutex<State>,
 }
 
@@ -143,8 +151,13 @@ struct State {
 }
 
 impl StreamProbeCollector {
-    pub(crate) fn new(watch: Arc<StreamWatch>, interval: Duration, probe: ProbeOptions) -> Self {
-        Self { watch, interval, probe, state: Mutex::default() }
+    pub(crate) fn new(
+        watch: Arc<StreamWatch>,
+        interval: Duration,
+        probe: ProbeOptions,
+        player: Option<PlayerView>,
+    ) -> Self {
+        Self { watch, interval, probe, player, state: Mutex::default() }
     }
 
     async fn probe(&self, url: &PlaybackUrl) -> Result<StreamFacts, ProbeRunError> {
@@ -190,6 +203,20 @@ impl Collector for StreamProbeCollector {
             self.publish_history(&mut snapshot);
             return Ok(snapshot);
         };
+        if let Some(player) = &self.player {
+            // The player plays it: its figures, no probe (the probe counters stay as they are).
+            match player.facts() {
+                Some(facts) => {
+                    snapshot.gauge(AVAILABLE.name, 1.0);
+                    add_facts(&facts, &mut snapshot);
+                }
+                None => {
+                    snapshot.gauge(AVAILABLE.name, 0.0);
+                }
+            }
+            self.publish_history(&mut snapshot);
+            return Ok(snapshot);
+        }
         let started = Instant::now();
         let result = self.probe(&url).await;
         let elapsed = started.elapsed().as_secs_f64();

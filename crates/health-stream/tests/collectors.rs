@@ -9,7 +9,8 @@ use health_core::testing::{assert_described, gauge};
 use health_core::{Collector, SampleValue, Snapshot};
 use health_stream::probe::ProbeOptions;
 use health_stream::{
-    PlaylistCollector, StreamOptions, StreamProbeCollector, StreamSource, VariantChoice,
+    PlayerView, PlaylistCollector, StreamFacts, StreamOptions, StreamProbeCollector, StreamSource,
+    VariantChoice,
 };
 use support::{EncoderOptions, HlsServer, LiveEncoder};
 
@@ -25,6 +26,7 @@ fn options(source: &StreamSource) -> StreamOptions {
         stall_factor: 3.0,
         variant: VariantChoice::Highest,
         segment_download: true,
+        player: None,
     }
 }
 
@@ -294,4 +296,55 @@ async fn a_segment_served_slower_than_real_time_gives_a_ratio_above_one() {
     }
     // One download at a time: runs every half second did not start one each.
     assert!(server.requests(".ts") <= 4, "{} segment requests", server.requests(".ts"));
+}
+
+#[tokio::test]
+async fn inside_the_player_the_stream_figures_come_from_it_and_no_ffprobe_runs() {
+    use std::sync::{Arc, Mutex};
+    let source = StreamSource::new();
+    // A URL nothing answers on and an ffprobe that does not exist: a probe would fail loudly.
+    source.set(format!("http://127.0.0.1:9/live.m3u8?{SIGNATURE}"));
+    let said: Arc<Mutex<Option<StreamFacts>>> = Arc::default();
+    let view = {
+        let said = Arc::clone(&said);
+        PlayerView::new(move || said.lock().unwrap().clone())
+    };
+    let options = StreamOptions {
+        probe: ProbeOptions { ffprobe: "/nonexistent/ffprobe".into(), ..ProbeOptions::default() },
+        player: Some(view),
+        ..options(&source)
+    };
+    let (probe, _) = collectors(options);
+
+    // Live, but the player does not play it (yet): not available, and nothing probed.
+    let snapshot = run(&probe).await;
+    assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
+    assert_eq!(gauge(&snapshot, "stream_available", &[]), 0.0);
+    assert_eq!(counter(&snapshot, "stream_probes_total", &[("result", "error")]), 0);
+
+    *said.lock().unwrap() = Some(StreamFacts {
+        bitrate_bytes_per_second: Some(216_000.0),
+        width: Some(1280),
+        height: Some(720),
+        frames_per_second: Some(25.0),
+        audio_channels: Some(2),
+        audio_sample_rate_hertz: Some(48_000.0),
+        video_codec: Some("h264".to_owned()),
+        audio_codec: Some("aac".to_owned()),
+    });
+    let snapshot = run(&probe).await;
+    assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
+    assert_eq!(gauge(&snapshot, "stream_available", &[]), 1.0);
+    assert_eq!(gauge(&snapshot, "stream_width_pixels", &[]), 1280.0);
+    assert_eq!(gauge(&snapshot, "stream_frames_per_second", &[]), 25.0);
+    assert_eq!(gauge(&snapshot, "stream_bitrate_bytes_per_second", &[]), 216_000.0);
+    assert_eq!(
+        gauge(&snapshot, "stream_info", &[("video_codec", "h264"), ("audio_codec", "aac")]),
+        1.0
+    );
+    let probes: u64 = ["success", "timeout", "error"]
+        .iter()
+        .map(|result| counter(&snapshot, "stream_probes_total", &[("result", result)]))
+        .sum();
+    assert_eq!(probes, 0, "no ffprobe ran");
 }

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::KioskConfig;
 use crate::monitor::{self, Hooks, Policy, Screen};
 use crate::player::mpv::MpvOptions;
-use crate::player::supervisor::{Player, SupervisorOptions};
+use crate::player::supervisor::{Player, ScreenOptions, SupervisorOptions};
 use crate::vimeo::{Backoff, VimeoClient, VimeoOptions, VimeoSetupError};
 
 /// Why the kiosk cannot start.
@@ -59,6 +59,7 @@ pub async fn run(
         backoff: Backoff::DEFAULT,
     })?;
     let script = health.as_ref().map(|_| ScriptHealth::new(config.vimeo.check_interval));
+    let screen = screen_options(&health);
     let monitoring = start_health(health, script.clone()).await;
 
     let mpv = MpvOptions {
@@ -70,6 +71,7 @@ pub async fn run(
     };
     let supervisor = SupervisorOptions {
         stall_timeout: config.player.stall_timeout,
+        screen,
         ..SupervisorOptions::new(mpv, config.images.holding.clone(), config.images.error.clone())
     };
     let mut player = Player::start(supervisor, Screen::Holding, script.clone());
@@ -97,6 +99,21 @@ pub async fn run(
     readiness.abort();
     tokio::join!(player.shutdown(), monitoring.shutdown());
     Ok(())
+}
+
+/// Screenshots only with health monitoring on: off, the kiosk takes none.
+#[cfg(feature = "health")]
+fn screen_options(health: &HealthSettings) -> Option<ScreenOptions> {
+    health.as_ref().map(|config| ScreenOptions {
+        every: config.screen.interval,
+        thumbnail: config.screen.thumbnail,
+    })
+}
+
+/// Health monitoring is compiled out: no screenshots.
+#[cfg(not(feature = "health"))]
+fn screen_options(_: &HealthSettings) -> Option<ScreenOptions> {
+    None
 }
 
 /// Creates `dir` (mode 0700) or checks that an existing one is ours and private: the player's

@@ -20,7 +20,7 @@ use health_core::{MetricDesc, Unit};
 use serde::{Deserialize, Deserializer};
 
 use crate::monotonic::Monotonic;
-use crate::report::{Report, label_value};
+use crate::report::{PlayerReport, Report, label_value};
 use crate::states::{ApiResult, Display, Labelled, PlayerState, RestartReason, StreamState};
 
 pub(crate) const AGE: MetricDesc = MetricDesc::gauge(
@@ -281,11 +281,24 @@ impl Status {
             player_state: self.player_state,
             player_restarts: sum(self.restarts, &mut counters.restarts),
             player_stalls: self.stalls.map(|c| counters.stalls.observe(c)),
-            player_dropped_frames: self.dropped_frames.map(|c| counters.dropped_frames.observe(c)),
-            player_cache_seconds: self.cache_seconds,
+            player: self.player_report(counters),
             player_info: self.info.clone(),
             screen: None,
         }
+    }
+}
+
+impl Status {
+    /// The player's figures a status file can carry; `None` when it carries none of them.
+    fn player_report(&self, counters: &mut Counters) -> Option<PlayerReport> {
+        let report = PlayerReport {
+            // A status file has one count: what mpv's frame-drop-count says.
+            frames_dropped: [self.dropped_frames.map(|c| counters.dropped_frames.observe(c)), None],
+            buffer_seconds: self.cache_seconds,
+            hwdec: self.info.as_ref().map(|(_, hwdec)| hwdec.clone()),
+            ..PlayerReport::default()
+        };
+        (report != PlayerReport::default()).then_some(report)
     }
 }
 
@@ -343,8 +356,10 @@ mod tests {
         assert_eq!(report.api_last_success, Some(1_767_225_590.0));
         assert_eq!(report.api_rate_limit_remaining, None);
         assert_eq!(report.player_restarts, Some([1, 0, 0, 0]));
-        assert_eq!(report.player_dropped_frames, Some(3));
-        assert_eq!(report.player_cache_seconds, Some(4.2));
+        let player = report.player.clone().unwrap();
+        assert_eq!(player.frames_dropped, [Some(3), None]);
+        assert_eq!(player.buffer_seconds, Some(4.2));
+        assert_eq!(player.hwdec.as_deref(), Some("v4l2m2m-copy"));
         assert_eq!(report.player_info, Some(("mpv".into(), "v4l2m2m-copy".into())));
         assert_eq!(report.player_state, Some(PlayerState::Playing));
         assert_eq!(report.api_durations, None, "a file cannot carry single observations");

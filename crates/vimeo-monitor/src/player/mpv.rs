@@ -8,7 +8,8 @@
 //! requests.
 //!
 //! The supervisor builds on these primitives: [`Mpv::status`] (one round of property reads, for
-//! hang and stall detection), [`Mpv::events`], [`Mpv::try_exited`] and [`Mpv::stop`] (SIGTERM to
+//! hang and stall detection), [`Mpv::observe`] (property changes as events, for the playback
+//! figures), [`Mpv::screenshot`], [`Mpv::events`], [`Mpv::try_exited`] and [`Mpv::stop`] (SIGTERM to
 //! the process group, SIGKILL after a grace period, always reaped). This module decides nothing
 //! itself: no retries, no restarts, no timers besides the per-request timeout and the start-up
 //! wait ([`SOCKET_WAIT`]).
@@ -154,7 +155,16 @@ pub enum MpvEvent {
     /// mpv is quitting. mpv 0.35 does not send this over IPC (it closes the connection, and
     /// [`Mpv::events`] receivers get `Closed`); newer versions may.
     Shutdown,
-    /// Any other event, by name (`start-file`, `video-reconfig`, `property-change`, ...).
+    /// An observed property changed ([`Mpv::observe`]); `data` is `null` while it is
+    /// unavailable. Only numbers, flags and codec names are observed: never `path`, whose value
+    /// is a signed URL.
+    PropertyChange {
+        /// The property's name.
+        name: String,
+        /// Its new value.
+        data: Value,
+    },
+    /// Any other event, by name (`start-file`, `video-reconfig`, ...).
     Other(String),
 }
 
@@ -168,13 +178,6 @@ pub struct PlayerStatus {
     pub time_pos: Option<f64>,
     /// Playback waits for the network (`paused-for-cache`).
     pub paused_for_cache: bool,
-    /// Seconds buffered ahead (`demuxer-cache-duration`).
-    pub cache_seconds: Option<f64>,
-    /// Frames dropped by the video output plus frames dropped by the decoder
-    /// (`frame-drop-count` + `decoder-frame-drop-count`); `None` when neither is available.
-    pub dropped_frames: Option<u64>,
-    /// The hardware decoder in use (`hwdec-current`), `no` for software decoding.
-    pub hwdec: Option<String>,
     /// What is loaded (`path`): a file path or the full URL. [`Debug`](fmt::Debug) redacts it.
     pub path: Option<String>,
     /// The file has ended and its last frame stays on screen (`eof-reached`, see
@@ -190,9 +193,6 @@ impl fmt::Debug for PlayerStatus {
             .field("idle", &self.idle)
             .field("time_pos", &self.time_pos)
             .field("paused_for_cache", &self.paused_for_cache)
-            .field("cache_seconds", &self.cache_seconds)
-            .field("dropped_frames", &self.dropped_frames)
-            .field("hwdec", &self.hwdec)
             .field("path", &self.path.as_deref().map(redact::url))
             .field("eof_reached", &self.eof_reached)
             .field("paused", &self.paused)
@@ -268,45 +268,39 @@ impl Mpv {
 
     /// Reads the properties of [`PlayerStatus`], all requests in flight at once, so the whole
     /// round takes at most about one [`MpvOptions::ipc_timeout`]. Fails with the first error.
+    /// The figures of playback quality are observed instead ([`observe`](Self::observe)).
     pub async fn status(&self) -> Result<PlayerStatus, PlayerError> {
-        let (
-            idle,
-            time_pos,
-            paused_for_cache,
-            cache_seconds,
-            vo_drops,
-            decoder_drops,
-            hwdec,
-            path,
-            eof_reached,
-            paused,
-        ) = tokio::join!(
+        let (idle, time_pos, paused_for_cache, path, eof_reached, paused) = tokio::join!(
             self.get_property::<bool>("idle-active"),
             self.get_property::<f64>("time-pos"),
             self.get_property::<bool>("paused-for-cache"),
-            self.get_property::<f64>("demuxer-cache-duration"),
-            self.get_property::<u64>("frame-drop-count"),
-            self.get_property::<u64>("decoder-frame-drop-count"),
-            self.get_property::<String>("hwdec-current"),
             self.get_property::<String>("path"),
             self.get_property::<bool>("eof-reached"),
             self.get_property::<bool>("pause"),
         );
-        let dropped_frames = match (vo_drops?, decoder_drops?) {
-            (None, None) => None,
-            (vo, decoder) => Some(vo.unwrap_or(0) + decoder.unwrap_or(0)),
-        };
         Ok(PlayerStatus {
             idle: idle?.unwrap_or(false),
             time_pos: time_pos?,
             paused_for_cache: paused_for_cache?.unwrap_or(false),
-            cache_seconds: cache_seconds?,
-            dropped_frames,
-            hwdec: hwdec?,
             path: path?,
             eof_reached: eof_reached?.unwrap_or(false),
             paused: paused?.unwrap_or(false),
         })
+    }
+
+    /// Asks mpv to send an [`MpvEvent::PropertyChange`] whenever `name` changes, starting with
+    /// its current value (`observe_property`): figures arrive as they change instead of being
+    /// polled. `id` is ours to choose; mpv echoes it.
+    pub async fn observe(&self, id: u64, name: &str) -> Result<(), PlayerError> {
+        self.command(&[json!("observe_property"), json!(id), json!(name)]).await.map(drop)
+    }
+
+    /// Writes what is shown now, without subtitles or OSD, to `path` (`screenshot-to-file
+    /// <path> video`); the format follows the file's extension (`.jpg`: JPEG). mpv answers once
+    /// the file is written. It works with `--vo=null` too; with nothing loaded, mpv refuses.
+    pub async fn screenshot(&self, path: &std::path::Path) -> Result<(), PlayerError> {
+        let path = path.to_string_lossy();
+        self.command(&[json!("screenshot-to-file"), json!(path), json!("video")]).await.map(drop)
     }
 
     /// A receiver of mpv's events from now on. It holds 256 events; a receiver that falls

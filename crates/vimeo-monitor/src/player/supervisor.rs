@@ -6,15 +6,18 @@
 //! `watch` channel down (what to show) and a `watch` channel up (what is shown), so neither side
 //! ever waits on the other.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use health_script::{Display, PlayerState, RestartReason, ScriptHealth};
+use health_script::{Display, PlayerState, RestartReason, ScriptHealth, Thumbnail};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::mpv::{Mpv, MpvEvent, MpvOptions, PlayerError};
+use super::picture::{self, MAX_SCREENSHOT_BYTES, Picture};
+use super::picture_judge::{PictureJudge, PictureTrouble};
+use super::quality::{OBSERVED, Quality};
 use crate::monitor::Screen;
 
 /// How the supervisor watches the player.
@@ -38,6 +41,18 @@ pub struct SupervisorOptions {
     pub healthy_after: Duration,
     /// SIGTERM to SIGKILL when stopping a player.
     pub stop_grace: Duration,
+    /// Screenshots of what is shown, for the black and frozen screen figures; `None` takes
+    /// none (health monitoring off).
+    pub screen: Option<ScreenOptions>,
+}
+
+/// How the supervisor watches the picture (`HEALTH_SCREEN_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenOptions {
+    /// Time between screenshots while something is shown (`HEALTH_SCREEN_INTERVAL`).
+    pub every: Duration,
+    /// Hand the thumbnail to the health record for `/screen.jpg` (`HEALTH_SCREEN_THUMBNAIL`).
+    pub thumbnail: bool,
 }
 
 impl SupervisorOptions {
@@ -54,6 +69,7 @@ impl SupervisorOptions {
             restart_cap: Duration::from_secs(30),
             healthy_after: Duration::from_secs(60),
             stop_grace: Duration::from_secs(3),
+            screen: None,
         }
     }
 }
@@ -181,6 +197,10 @@ struct Running {
     /// Live playback: the last position and when it last moved.
     position: Option<f64>,
     moved_at: Instant,
+    /// The player's figures, from its property changes.
+    quality: Quality,
+    /// The picture's judgement, from its screenshots.
+    judge: Option<PictureJudge>,
 }
 
 /// Why a running player has to go.
@@ -255,6 +275,7 @@ impl Supervisor {
                 tracing::info!(target: "player", %version, pid, "mpv started");
                 if let Some(health) = &self.health {
                     health.player_info("mpv", "no");
+                    health.set_screen(None);
                 }
             }
             Err(e) => {
@@ -262,6 +283,15 @@ impl Supervisor {
             }
         }
         let events = mpv.events();
+        if self.health.is_some() {
+            // Ids are the property's place in the list + 1; a property mpv does not know is
+            // refused and stays unknown.
+            for (id, name) in (1u64..).zip(OBSERVED) {
+                if let Err(e) = mpv.observe(id, name).await {
+                    tracing::debug!(target: "player", error = %e, property = name, "cannot observe");
+                }
+            }
+        }
         Ok(Running {
             mpv,
             events,
@@ -269,6 +299,8 @@ impl Supervisor {
             loaded: None,
             position: None,
             moved_at: Instant::now(),
+            quality: Quality::default(),
+            judge: self.options.screen.map(|screen| PictureJudge::new(screen.every)),
         })
     }
 
@@ -280,6 +312,12 @@ impl Supervisor {
         let cancel = self.cancel.clone();
         let mut ticker = tokio::time::interval(self.options.check_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Without screenshots, a timer that never fires keeps the `select!` below simple.
+        let screen_every =
+            self.options.screen.map_or(Duration::from_secs(86_400 * 365), |s| s.every);
+        let mut screen_ticker =
+            tokio::time::interval_at(Instant::now() + screen_every, screen_every);
+        screen_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let applied = tokio::select! {
                 () = cancel.cancelled() => return None,
@@ -306,6 +344,15 @@ impl Supervisor {
                         checked = self.check(running) => checked,
                     };
                     if let Err(trouble) = checked {
+                        return Some(trouble);
+                    }
+                }
+                _ = screen_ticker.tick(), if self.options.screen.is_some() => {
+                    let looked = tokio::select! {
+                        () = cancel.cancelled() => return None,
+                        looked = self.look(running) => looked,
+                    };
+                    if let Err(trouble) = looked {
                         return Some(trouble);
                     }
                 }
@@ -360,6 +407,19 @@ impl Supervisor {
                 running.moved_at = Instant::now();
                 self.publish(PlayerState::Playing, Display::Stream, true, running.mpv.pid());
             }
+            MpvEvent::PropertyChange { name, data } => {
+                if running.quality.apply(name, data)
+                    && let Some(health) = &self.health
+                {
+                    let figures = running.quality.figures();
+                    if name == "hwdec-current"
+                        && let Some(hwdec) = &figures.hwdec
+                    {
+                        health.player_info("mpv", hwdec);
+                    }
+                    health.set_player_figures(figures.clone());
+                }
+            }
             MpvEvent::EndFile { reason } if reason == "error" => {
                 // A failed load leaves mpv idle: a black window. Live, that is a stall the
                 // monitor resolves with a fresh URL; an image that cannot be shown is logged.
@@ -384,12 +444,6 @@ impl Supervisor {
                 return Ok(());
             }
         };
-        if let Some(health) = &self.health {
-            health.player_figures(status.dropped_frames, status.cache_seconds);
-            if let Some(hwdec) = &status.hwdec {
-                health.player_info("mpv", hwdec);
-            }
-        }
         if !matches!(self.want.borrow().screen, Screen::Stream(_)) {
             return Ok(());
         }
@@ -424,6 +478,68 @@ impl Supervisor {
         Ok(())
     }
 
+    /// One screenshot of what is shown: its figures (and thumbnail) to the health record, and a
+    /// black or frozen stream reported like a stall, once per episode.
+    async fn look(&mut self, running: &mut Running) -> Result<(), Trouble> {
+        let (Some(screen), Some(health), Some(judge)) =
+            (self.options.screen, self.health.clone(), running.judge.as_mut())
+        else {
+            return Ok(());
+        };
+        let showing = self.report.borrow().showing;
+        if showing == Display::Nothing {
+            judge.forget();
+            health.set_screen(None);
+            return Ok(());
+        }
+        let path = self.options.mpv.runtime_dir.join("screen.jpg");
+        match running.mpv.screenshot(&path).await {
+            Ok(()) => {}
+            Err(PlayerError::Timeout { .. }) => return Err(Trouble::Hung),
+            Err(PlayerError::Ipc(_) | PlayerError::Exited { .. }) => return Err(Trouble::Exited),
+            Err(e) => {
+                // Nothing to take a picture of yet (still loading): no figure rather than an old one.
+                tracing::debug!(target: "player", error = %e, "no screenshot");
+                health.set_screen(None);
+                return Ok(());
+            }
+        }
+        let measured = tokio::task::spawn_blocking(move || read_screenshot(&path)).await;
+        let picture = match measured {
+            Ok(Ok(picture)) => picture,
+            Ok(Err(e)) => {
+                tracing::warn!(target: "player", error = %e, "cannot read mpv's screenshot");
+                health.set_screen(None);
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::error!(target: "player", error = %e, "reading the screenshot panicked");
+                return Ok(());
+            }
+        };
+        let streaming = showing == Display::Stream;
+        let verdict = judge.observe(&picture, streaming, Instant::now());
+        health.set_screen(Some(verdict.figures));
+        if screen.thumbnail {
+            health.set_thumbnail(Some(Thumbnail::new(picture.thumbnail_jpeg, SystemTime::now())));
+        }
+        if let Some(trouble) = verdict.heal {
+            let what = match trouble {
+                PictureTrouble::Black => "black",
+                PictureTrouble::Frozen => "frozen",
+            };
+            tracing::warn!(
+                target: "player",
+                frozen_seconds = verdict.figures.frozen_seconds,
+                luma = verdict.figures.luma_ratio,
+                "the picture is {what} while the stream plays; asking for a fresh URL"
+            );
+            // The monitor may still be busy with the last one: one pending request is enough.
+            let _ = self.stalls.try_send(());
+        }
+        Ok(())
+    }
+
     fn publish(&self, state: PlayerState, showing: Display, playing_well: bool, pid: Option<u32>) {
         if let Some(health) = &self.health {
             health.set_player_state(state);
@@ -447,6 +563,33 @@ impl Supervisor {
             report.pid = pid;
         });
     }
+}
+
+/// Reads the screenshot mpv wrote, makes it private (mpv creates it with the umask's mode, in a
+/// directory only we can enter), removes it, and measures it. The file lives a few
+/// milliseconds, in the runtime directory: nothing is written to the SD card.
+fn read_screenshot(path: &Path) -> Result<Picture, ScreenshotError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let private = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    let file = std::fs::File::open(path);
+    let removed = std::fs::remove_file(path);
+    private?;
+    let mut file = file?;
+    removed?;
+    let mut jpeg = Vec::new();
+    file.by_ref().take(MAX_SCREENSHOT_BYTES).read_to_end(&mut jpeg)?;
+    Ok(picture::measure(&jpeg)?)
+}
+
+/// Why a screenshot could not be read.
+#[derive(Debug, thiserror::Error)]
+enum ScreenshotError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Picture(#[from] picture::PictureError),
 }
 
 /// The restart delay after `previous`: the first, then doubling, at most the cap.

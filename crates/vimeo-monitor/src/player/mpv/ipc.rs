@@ -215,6 +215,11 @@ fn parse_event(message: &Value) -> Option<MpvEvent> {
         },
         "idle" => MpvEvent::Idle,
         "shutdown" => MpvEvent::Shutdown,
+        "property-change" => MpvEvent::PropertyChange {
+            name: message.get("name")?.as_str()?.to_owned(),
+            // Absent while the property is unavailable (nothing loaded, no audio track).
+            data: message.get("data").cloned().unwrap_or(Value::Null),
+        },
         other => MpvEvent::Other(other.to_owned()),
     })
 }
@@ -293,6 +298,10 @@ mod tests {
             )
             .await;
             answer(&mut write, json!({"event": "start-file", "playlist_entry_id": 1})).await;
+            let change = json!({"event": "property-change", "id": 1, "name": "fps", "data": 25.0});
+            answer(&mut write, change).await;
+            let gone = json!({"event": "property-change", "id": 2, "name": "hwdec-current"});
+            answer(&mut write, gone).await;
             answer(
                 &mut write,
                 json!({"request_id": a["request_id"], "error": "success", "data": 1}),
@@ -307,6 +316,14 @@ mod tests {
         assert!(!text.contains("sig=S"), "{text}");
         assert_eq!(events.recv().await.unwrap(), MpvEvent::EndFile { reason: "stop".to_owned() });
         assert_eq!(events.recv().await.unwrap(), MpvEvent::Other("start-file".to_owned()));
+        assert_eq!(
+            events.recv().await.unwrap(),
+            MpvEvent::PropertyChange { name: "fps".to_owned(), data: json!(25.0) }
+        );
+        assert_eq!(
+            events.recv().await.unwrap(),
+            MpvEvent::PropertyChange { name: "hwdec-current".to_owned(), data: Value::Null }
+        );
     }
 
     #[tokio::test]
