@@ -21,7 +21,10 @@ use health_core::{
     CollectError, Collector, Exposition, MetricDesc, Schedule, Scheduler, Snapshot, Unit,
     async_trait,
 };
-use health_script::{ApiResult, Display, PlayerState, ScriptHealth, StreamState, Thumbnail};
+use health_script::{
+    ApiResult, Display, PlayerFigures, PlayerState, ScreenFigures, ScriptHealth, StreamState,
+    Thumbnail,
+};
 use health_server::config::{HealthConfig, Secret, VcgencmdSetting};
 use health_server::{AppState, BearerAuth, Exporter, Inputs, router, serve};
 use tokio::io::AsyncReadExt;
@@ -271,6 +274,46 @@ async fn with_the_thumbnail_off_from_the_start_there_is_no_picture() {
     assert!(answer.bytes.len() < 100 && answer.body.contains("HEALTH_SCREEN_THUMBNAIL=false"));
     let page = page_with(addr, None, &[LIVE_HEADLINE]).await;
     assert!(!page.body.contains("<img"), "{}", page.body);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_screen_card_reads_the_player_and_the_picture_the_kiosk_hands_over() {
+    let kiosk = live_kiosk();
+    kiosk.set_player_figures(PlayerFigures {
+        frames_dropped_output: Some(12),
+        frames_dropped_decoder: Some(3),
+        buffering: Some(false),
+        buffer_seconds: Some(8.5),
+        hwdec: Some("drm".to_owned()),
+        ..PlayerFigures::default()
+    });
+    kiosk.set_screen(Some(ScreenFigures { luma_ratio: 0.41, black: false, frozen_seconds: 0.0 }));
+    let exporter = start(&config(), Some(kiosk.clone())).await;
+    let addr = exporter.local_addr();
+    // Each published figure reads on the page, and the buffer's sparkline is drawn from the
+    // script collector's snapshots.
+    let page = page_with(
+        addr,
+        None,
+        &[
+            "<th>Black</th><td class=\"good\">no (brightness 41 %)</td>",
+            "<th>Frozen</th><td class=\"good\">no, the picture moves</td>",
+            "<th>Decoding</th><td class=\"good\">in hardware (drm)</td>",
+            "<th>Dropped frames</th><td class=\"",
+            ">15 (output 12, decoder 3)",
+            "<th>Buffer</th><td class=\"good\">8.5 s ahead</td>",
+            "<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 120 24\" \
+             role=\"img\" aria-label=\"8.5 s\">",
+        ],
+    )
+    .await;
+    assert!(page.body.contains(LIVE_HEADLINE), "{}", page.body);
+
+    // A black picture while the event is live turns the headline red.
+    kiosk.set_screen(Some(ScreenFigures { luma_ratio: 0.01, black: true, frozen_seconds: 0.0 }));
+    let page = page_with(addr, None, &["<h1>Live event: screen black</h1>"]).await;
+    assert!(page.body.contains("<th>Black</th><td class=\"bad\">black (brightness 1 %)</td>"));
     exporter.shutdown().await;
 }
 
