@@ -91,14 +91,14 @@ impl AppState {
 /// | `GET /metrics` | the Prometheus text exposition | yes |
 /// | `GET /status` | every collector's last run, as JSON | yes |
 /// | `GET /` | an HTML status page for people, refreshing itself every 5 s (see below) | yes |
-/// | `GET /screen.jpg` | the kiosk's latest screenshot (JPEG, about 160 px wide); 404 without one or with `HEALTH_SCREEN_THUMBNAIL=false` | yes |
+/// | `GET /screen.jpg` | the kiosk's latest screenshot, a small JPEG (404 without one) | yes |
 /// | `GET /healthz` | `ok`: the process serves | no |
 ///
 /// The page shows what the screen should show and whether it does (with the screenshot, black
 /// and frozen pictures, the display, dropped frames and the buffer), SoC temperature and
 /// throttling, the network, the stream and every collector's last run, from the same figures as
-/// `/metrics`, with sparklines of the last hour. A browser cannot send the bearer header from its address bar: with a token set,
-/// read the page with `curl -H "Authorization: Bearer …"` or through a proxy that adds it.
+/// `/metrics`, with sparklines of the last hour. A browser cannot send the bearer header from
+/// its address bar: with a token set, read the page with `curl -H "Authorization: Bearer …"` or through a proxy that adds it.
 pub fn router(state: AppState) -> Router {
     let guarded = Router::new()
         .route("/", get(page))
@@ -146,17 +146,17 @@ async fn screen(State(state): State<AppState>) -> Response {
     let Some(shot) = state.screen.latest() else {
         return (StatusCode::NOT_FOUND, state.screen.why_none()).into_response();
     };
-    let modified = httpdate::fmt_http_date(shot.taken);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (
-            header::LAST_MODIFIED,
-            HeaderValue::from_str(&modified).unwrap_or(HeaderValue::from_static("")),
-        ),
     ];
-    (headers, shot.jpeg).into_response()
+    let mut response = (headers, shot.jpeg).into_response();
+    // An HTTP date is plain ASCII: it always makes a header value.
+    if let Ok(modified) = HeaderValue::from_str(&httpdate::fmt_http_date(shot.taken)) {
+        response.headers_mut().insert(header::LAST_MODIFIED, modified);
+    }
+    response
 }
 
 async fn healthz() -> &'static str {
