@@ -519,7 +519,7 @@ vimeo_monitor_player_rebuffer_seconds_total 41
     }
 
     #[test]
-    fn the_policy_allows_same_origin_images_and_nothing_else_new() {
+    fn the_policy_allows_images_from_the_page_origin_and_no_script() {
         let csp =
             HEADERS.iter().find(|(name, _)| name == header::CONTENT_SECURITY_POLICY).unwrap().1;
         assert!(csp.contains("default-src 'none'") && csp.contains("img-src 'self';"), "{csp}");
