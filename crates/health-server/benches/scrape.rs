@@ -115,7 +115,7 @@ async fn serve_synthetic() {
         .startup_jitter(Duration::ZERO)
         .start(collectors)
         .unwrap();
-    let state = AppState { exposition, status: scheduler.status(), auth: BearerAuth::new(None) };
+    let state = AppState::new(exposition, scheduler.status(), BearerAuth::new(None));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", listener.local_addr().unwrap());
     serve(listener, router(state), std::future::pending(), Duration::from_millis(100)).await;

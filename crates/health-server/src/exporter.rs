@@ -11,8 +11,10 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::compose::{ComposeError, Inputs, compose_with};
 use crate::config::HealthConfig;
+use crate::history::{History, Tapped};
 use crate::http::{AppState, BearerAuth, router};
 use crate::push::{self, PushError};
+use crate::screen::ScreenImage;
 use crate::serve::serve;
 
 /// How long shutdown waits for a running collection, and separately for busy connections.
@@ -47,6 +49,8 @@ pub enum ExporterError {
 pub struct Exporter {
     scheduler: Scheduler,
     auth: BearerAuth,
+    screen: ScreenImage,
+    history: History,
     inputs: Inputs,
     local_addr: SocketAddr,
     configured_addr: SocketAddr,
@@ -55,17 +59,23 @@ pub struct Exporter {
     server: JoinHandle<()>,
 }
 
-/// The collectors `config` enables, plus the push collector in push mode; logs the notes.
+/// The collectors `config` enables, each feeding `history`, plus the push collector in push
+/// mode; logs the notes.
 fn collectors(
     config: &HealthConfig,
     inputs: &Inputs,
     exposition: &Exposition,
+    history: &History,
 ) -> Result<Vec<Box<dyn Collector>>, ExporterError> {
     let composition = compose_with(config, inputs)?;
     for note in &composition.notes {
         tracing::warn!(target: "health.server", "{note}");
     }
-    let mut collectors = composition.collectors;
+    let mut collectors: Vec<Box<dyn Collector>> = composition
+        .collectors
+        .into_iter()
+        .map(|c| Box::new(Tapped::new(c, history.clone())) as Box<dyn Collector>)
+        .collect();
     if let Some(pusher) = push::from_config(&config.push, exposition)? {
         tracing::info!(
             target: "health.server",
@@ -108,12 +118,18 @@ impl Exporter {
             .local_addr()
             .map_err(|source| ExporterError::Bind { addr: listen_addr(config), source })?;
         let exposition = Exposition::default();
-        let collectors = collectors(config, &inputs, &exposition)?;
+        let history = History::new();
+        let collectors = collectors(config, &inputs, &exposition, &history)?;
         let scheduler = Scheduler::builder(exposition.clone())
             .version(env!("CARGO_PKG_VERSION"))
             .start(collectors)?;
         let auth = BearerAuth::new(config.metrics.bearer_token.clone());
-        let state = AppState { exposition, status: scheduler.status(), auth: auth.clone() };
+        let screen = ScreenImage::new(&inputs, config.screen.thumbnail);
+        let state = AppState {
+            screen: screen.clone(),
+            history: history.clone(),
+            ..AppState::new(exposition, scheduler.status(), auth.clone())
+        };
         let stop = CancellationToken::new();
         let server = tokio::spawn(serve(
             listener,
@@ -124,12 +140,14 @@ impl Exporter {
         tracing::info!(
             target: "health.server",
             address = %local_addr,
-            "serving /metrics, /healthz, /status and the status page /",
+            "serving /metrics, /healthz, /status, the status page / and /screen.jpg",
         );
         let configured_addr = listen_addr(config);
         Ok(Self {
             scheduler,
             auth,
+            screen,
+            history,
             inputs,
             local_addr,
             configured_addr,
@@ -144,11 +162,14 @@ impl Exporter {
     }
 
     /// Applies a new configuration without restarting the listener: collectors, their intervals
-    /// and targets, and the bearer token. On error nothing changes.
+    /// and targets, the bearer token and whether the screenshot is shown. On error nothing
+    /// changes. The history carries over.
     pub async fn reload(&mut self, config: &HealthConfig) -> Result<(), ExporterError> {
-        let collectors = collectors(config, &self.inputs, self.scheduler.exposition())?;
+        let collectors =
+            collectors(config, &self.inputs, self.scheduler.exposition(), &self.history)?;
         self.scheduler.reconfigure(collectors, COLLECTOR_DEADLINE).await?;
         self.auth.set(config.metrics.bearer_token.clone());
+        self.screen.set_shown(config.screen.thumbnail);
         if listen_addr(config) != self.configured_addr {
             tracing::warn!(
                 target: "health.server",

@@ -1,8 +1,10 @@
-//! The HTTP face of the exporter: `/metrics`, `/healthz`, `/status`, `/`, nothing else.
+//! The HTTP face of the exporter: `/metrics`, `/healthz`, `/status`, `/`, `/screen.jpg`, nothing
+//! else.
 //!
 //! Handlers only read: `/metrics` renders the last published snapshots, `/status` copies the
-//! status board and `/` turns both into a page for people, so a request never starts or waits
-//! for a collection.
+//! status board, `/` turns both (and the last hour's history) into a page for people and
+//! `/screen.jpg` copies the kiosk's latest screenshot, so a request never starts or waits for a
+//! collection or a screenshot.
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
@@ -19,6 +21,8 @@ use subtle::ConstantTimeEq;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Secret;
+use crate::history::History;
+use crate::screen::ScreenImage;
 
 /// The content type of the Prometheus text format.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -26,7 +30,8 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8
 /// How long one request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The bearer token that guards `/metrics`, `/status` and `/`, replaceable on reload.
+/// The bearer token that guards `/metrics`, `/status`, `/` and `/screen.jpg`, replaceable on
+/// reload.
 #[derive(Debug, Clone, Default)]
 pub struct BearerAuth {
     token: Arc<RwLock<Option<Secret>>>,
@@ -63,8 +68,20 @@ pub struct AppState {
     pub exposition: Exposition,
     /// The collectors' records.
     pub status: StatusBoard,
-    /// The guard of `/metrics`, `/status` and `/`.
+    /// The guard of `/metrics`, `/status`, `/` and `/screen.jpg`.
     pub auth: BearerAuth,
+    /// The kiosk's latest screenshot, for `/screen.jpg` and the page.
+    pub screen: ScreenImage,
+    /// The last hour of a few figures, for the page's sparklines.
+    pub history: History,
+}
+
+impl AppState {
+    /// The state for these figures and records, with no screenshot and no history (add them
+    /// by setting [`screen`](Self::screen) and [`history`](Self::history)).
+    pub fn new(exposition: Exposition, status: StatusBoard, auth: BearerAuth) -> Self {
+        Self { exposition, status, auth, screen: ScreenImage::default(), history: History::new() }
+    }
 }
 
 /// The exporter's router, to serve on its own or to mount in another axum app.
@@ -74,17 +91,20 @@ pub struct AppState {
 /// | `GET /metrics` | the Prometheus text exposition | yes |
 /// | `GET /status` | every collector's last run, as JSON | yes |
 /// | `GET /` | an HTML status page for people, refreshing itself every 5 s (see below) | yes |
+/// | `GET /screen.jpg` | the kiosk's latest screenshot, a small JPEG (404 without one) | yes |
 /// | `GET /healthz` | `ok`: the process serves | no |
 ///
-/// The page shows what the screen should show and whether it does, SoC temperature and
+/// The page shows what the screen should show and whether it does (with the screenshot, black
+/// and frozen pictures, the display, dropped frames and the buffer), SoC temperature and
 /// throttling, the network, the stream and every collector's last run, from the same figures as
-/// `/metrics`. A browser cannot send the bearer header from its address bar: with a token set,
-/// read the page with `curl -H "Authorization: Bearer …"` or through a proxy that adds it.
+/// `/metrics`, with sparklines of the last hour. A browser cannot send the bearer header from
+/// its address bar: with a token set, read the page with `curl -H "Authorization: Bearer …"` or through a proxy that adds it.
 pub fn router(state: AppState) -> Router {
     let guarded = Router::new()
         .route("/", get(page))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route("/screen.jpg", get(screen))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_bearer));
     Router::new()
         .route("/healthz", get(healthz))
@@ -110,9 +130,33 @@ async fn status(State(state): State<AppState>) -> Json<StatusBody> {
 }
 
 async fn page(State(state): State<AppState>) -> Response {
-    let body = crate::page::render(&state.exposition, &state.status, SystemTime::now());
+    let body = crate::page::render(
+        &state.exposition,
+        &state.status,
+        &state.history,
+        state.screen.picture(),
+        SystemTime::now(),
+    );
     let headers = crate::page::HEADERS.map(|(name, value)| (name, HeaderValue::from_static(value)));
     (headers, body).into_response()
+}
+
+/// The latest screenshot, never cached (the next one replaces it within seconds).
+async fn screen(State(state): State<AppState>) -> Response {
+    let Some(shot) = state.screen.latest() else {
+        return (StatusCode::NOT_FOUND, state.screen.why_none()).into_response();
+    };
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    ];
+    let mut response = (headers, shot.jpeg).into_response();
+    // An HTTP date is plain ASCII: it always makes a header value.
+    if let Ok(modified) = HeaderValue::from_str(&httpdate::fmt_http_date(shot.taken)) {
+        response.headers_mut().insert(header::LAST_MODIFIED, modified);
+    }
+    response
 }
 
 async fn healthz() -> &'static str {
@@ -120,7 +164,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn not_found() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_FOUND, "not found: try /, /metrics, /healthz or /status\n")
+    (StatusCode::NOT_FOUND, "not found: try /, /metrics, /healthz, /status or /screen.jpg\n")
 }
 
 async fn require_bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -2,7 +2,8 @@
 //!
 //! - [`config`]: the `HEALTH_*` configuration (defaults < TOML file < `.env` < environment).
 //! - [`compose()`]: the enabled collectors from the configuration and the compiled-in features.
-//! - [`router`]: the axum router (`/metrics`, `/healthz`, `/status`, the status page `/`) to mount in your own app.
+//! - [`router`]: the axum router (`/metrics`, `/healthz`, `/status`, the status page `/`,
+//!   `/screen.jpg`) to mount in your own app, with [`ScreenImage`] and [`History`] for the page.
 //! - [`Exporter`] and [`run`]: bind, collect, serve, reload and stop, as one.
 //! - [`catalogue`] and [`metrics_reference`]: every metric this build can emit, for the docs.
 //!
@@ -16,14 +17,18 @@
 mod compose;
 pub mod config;
 mod exporter;
+mod history;
 mod http;
 mod page;
 pub mod push;
 mod reference;
+mod screen;
 mod serve;
 
 pub use compose::{ComposeError, Composition, Inputs, NotCompiledIn, compose, compose_with};
 pub use exporter::{Exporter, ExporterError, listen_addr, run};
+pub use history::History;
 pub use http::{AppState, BearerAuth, METRICS_CONTENT_TYPE, router};
 pub use reference::{CatalogueEntry, EXAMPLE_QUERIES, catalogue, metrics_reference};
+pub use screen::ScreenImage;
 pub use serve::serve;

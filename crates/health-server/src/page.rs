@@ -3,20 +3,25 @@
 //!
 //! At the top, one headline in green, amber or red: is the screen showing what the event calls
 //! for ([`headline`])? Below, a section per concern ([`sections`]): the screen (what Vimeo says,
-//! what the player does, whether the two agree), the Raspberry Pi (SoC temperature, throttling,
+//! what the player does, whether the two agree, and what the audience sees ([`picture`]): the
+//! kiosk's latest screenshot, black or frozen pictures, the display and the TV, hardware
+//! decoding, dropped frames, the buffer), the Raspberry Pi (SoC temperature, throttling,
 //! CPU, memory), the network (each ping host, Wi-Fi, the last speed test), the stream (readable,
 //! playlist advancing, bitrate, segment download ratio), and every collector's last run and
 //! error ([`collectors`]). A figure nobody collects reads "—", a section whose collector is off
 //! reads "not monitored", and the page always renders.
 //!
 //! What it reads: the text `/metrics` would serve at the same moment, parsed back
-//! ([`samples`]), and the status board `/status` copies. A page load never starts or waits for
+//! ([`samples`]), the status board `/status` copies, and the exporter's last hour of SoC
+//! temperature, CPU, player buffer, round trip and dropped frames ([`crate::history`], under
+//! 10 KB), drawn as inline SVG sparklines ([`sparkline`]). A page load never starts or waits for
 //! a collection, so it costs what a scrape costs plus a parse of a few kilobytes.
 //!
 //! How it is written: plain server-side HTML with inline CSS (`page/style.css`, compiled in),
 //! no JavaScript, no external fonts, styles or scripts, and a
 //! `<meta http-equiv="refresh">` every [`REFRESH_SECONDS`] seconds. The response forbids
-//! everything else through its `Content-Security-Policy`. The markup is built with a tiny
+//! everything else through its `Content-Security-Policy`, but for one image from the page's own
+//! origin: the screenshot, `screen.jpg`, a relative address that works behind a proxy's sub-path. The markup is built with a tiny
 //! writer ([`html`]) rather than a template crate such as `maud` or `askama`: the page is a few
 //! dozen elements, the writer's whole escaping is five characters in one function, and the
 //! writer only accepts markup as `&'static str`, so text from the metrics (label values, error
@@ -30,15 +35,17 @@
 //! `HEALTH_METRICS_BEARER_TOKEN` set the page is for `curl -H "Authorization: Bearer …"` or a
 //! reverse proxy that adds the header; on a trusted venue network, leave the token unset.
 //!
-//! What it deliberately does not do: history or graphs (that is Prometheus and Grafana), or any
-//! action on the kiosk.
+//! What it deliberately does not do: history beyond the last hour, or graphs with axes (that is
+//! Prometheus and Grafana), or any action on the kiosk.
 
 mod collectors;
 mod format;
 mod headline;
 mod html;
+mod picture;
 mod samples;
 mod sections;
+mod sparkline;
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -49,6 +56,8 @@ use health_core::{CollectorStatus, Exposition, StatusBoard};
 use self::headline::Kiosk;
 use self::html::Html;
 use self::samples::Samples;
+use crate::history::{Figure, History, Point};
+use crate::screen::Picture;
 
 /// The page's content type.
 pub(crate) const CONTENT_TYPE: &str = "text/html; charset=utf-8";
@@ -58,7 +67,8 @@ pub(crate) const CONTENT_TYPE: &str = "text/html; charset=utf-8";
 pub(crate) const REFRESH_SECONDS: &str = "5";
 
 /// The response headers besides the content type: no caching, no sniffing, no referrer, and a
-/// policy that allows the inline style and nothing else (no script, image, font or frame).
+/// policy that allows the inline style and images from the page's own origin (the screenshot)
+/// and nothing else (no script, font, frame, or image from elsewhere).
 pub(crate) const HEADERS: [(HeaderName, &str); 5] = [
     (header::CONTENT_TYPE, CONTENT_TYPE),
     (header::CACHE_CONTROL, "no-store"),
@@ -66,8 +76,8 @@ pub(crate) const HEADERS: [(HeaderName, &str); 5] = [
     (header::REFERRER_POLICY, "no-referrer"),
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
-         frame-ancestors 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'none'",
     ),
 ];
 
@@ -83,14 +93,33 @@ struct View<'a> {
     board: &'a BTreeMap<String, CollectorStatus>,
     /// Unix time now, for "12 s ago".
     now: f64,
+    /// Whether there is a screenshot to show.
+    picture: Picture,
+    /// The last hour of each figure, in [`Figure::ALL`]'s order.
+    history: [Vec<Point>; Figure::ALL.len()],
 }
 
-/// The page for the figures in `exposition` and the records on `board`, as of `now`.
-pub(crate) fn render(exposition: &Exposition, board: &StatusBoard, now: SystemTime) -> String {
+impl View<'_> {
+    /// The last hour of `figure`, oldest first.
+    fn points(&self, figure: Figure) -> &[Point] {
+        &self.history[figure.index()]
+    }
+}
+
+/// The page for the figures in `exposition`, the records on `board`, the last hour in
+/// `history` and the screenshot `picture`, as of `now`.
+pub(crate) fn render(
+    exposition: &Exposition,
+    board: &StatusBoard,
+    history: &History,
+    picture: Picture,
+    now: SystemTime,
+) -> String {
     let samples = Samples::parse(&exposition.render(), exposition.namespace());
     let board = board.snapshot();
     let now = now.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    document(&View { samples: &samples, board: &board, now })
+    let history = Figure::ALL.map(|figure| history.points(figure, now));
+    document(&View { samples: &samples, board: &board, now, picture, history })
 }
 
 fn document(view: &View<'_>) -> String {
@@ -159,9 +188,20 @@ mod tests {
     }
 
     fn page(text: &str, board: &[(&str, CollectorStatus)]) -> String {
+        page_with(text, board, &History::new(), Picture::None)
+    }
+
+    /// [`page`], with a history and a screenshot.
+    fn page_with(
+        text: &str,
+        board: &[(&str, CollectorStatus)],
+        history: &History,
+        picture: Picture,
+    ) -> String {
         let samples = Samples::parse(text, "vimeo_monitor");
         let board = board.iter().map(|(n, s)| ((*n).to_owned(), s.clone())).collect();
-        document(&View { samples: &samples, board: &board, now: NOW })
+        let history = Figure::ALL.map(|figure| history.points(figure, NOW));
+        document(&View { samples: &samples, board: &board, now: NOW, picture, history })
     }
 
     /// Asserts that `page` contains every one of `expected`, naming the first one missing.
@@ -328,6 +368,162 @@ vimeo_monitor_stream_frames_per_second 30
                 "<td class=\"warn\">0.85 (keeps up)</td>",
             ],
         );
+    }
+
+    /// A kiosk whose player and display report everything, with a black picture on a TV in
+    /// standby, software decoding and frames dropping fast.
+    const DARK_ROOM: &str = r#"
+vimeo_monitor_stream_state{state="live"} 1
+vimeo_monitor_player_state{state="playing"} 1
+vimeo_monitor_script_healthy 1
+vimeo_monitor_screen_luma_ratio 0.02
+vimeo_monitor_screen_black 1
+vimeo_monitor_screen_frozen_seconds 75
+vimeo_monitor_display_connected{connector="HDMI-A-1"} 1
+vimeo_monitor_display_connected{connector="HDMI-A-2"} 0
+vimeo_monitor_display_enabled{connector="HDMI-A-1"} 1
+vimeo_monitor_display_dpms_on{connector="HDMI-A-1"} 1
+vimeo_monitor_display_mode_info{connector="HDMI-A-1",mode="1920x1080"} 1
+vimeo_monitor_display_power_on 0
+vimeo_monitor_player_hwdec_active{hwdec="no"} 0
+vimeo_monitor_player_frames_dropped_total{stage="output"} 300
+vimeo_monitor_player_frames_dropped_total{stage="decoder"} 20
+vimeo_monitor_player_buffering 1
+vimeo_monitor_player_buffer_seconds 0.4
+vimeo_monitor_player_rebuffer_total 3
+vimeo_monitor_player_rebuffer_seconds_total 41
+"#;
+
+    #[test]
+    fn the_screen_card_shows_the_screenshot_and_what_the_audience_sees() {
+        let script = [("script", status(Some(RunResult::Success), None))];
+        let history = History::new();
+        // Dropped frames over the last two minutes: 200, then 320 (one a second or more: red).
+        history.push(Figure::DroppedFrames, NOW - 90.0, 200.0);
+        history.push(Figure::DroppedFrames, NOW, 320.0);
+        let page = page_with(DARK_ROOM, &script, &history, Picture::Taken(NOW - 4.0));
+        assert_shows(
+            &page,
+            &[
+                "<tr><td colspan=\"2\" class=\"picture\"><img src=\"screen.jpg\" width=\"160\" \
+                 alt=\"the kiosk's latest screenshot\">screenshot 4 s ago</td></tr>",
+                "<th>Black</th><td class=\"bad\">black (brightness 2 %)</td>",
+                "<th>Frozen</th><td class=\"bad\">frozen for 1 min 15 s</td>",
+                "<th>Display</th><td class=\"good\">HDMI-A-1 1920x1080</td>",
+                "<th>TV power</th><td class=\"bad\">standby</td>",
+                "<th>Decoding</th><td class=\"warn\">in software: expect dropped frames on a Pi</td>",
+                "<th>Dropped frames</th><td class=\"bad\">320 (output 300, decoder 20); rising: \
+                 +120 in 1 min 30 s</td>",
+                "<th>Buffer</th><td class=\"bad\">0.4 s ahead; buffering: the picture waits for \
+                 the network; rebuffered 3 times, 41.0 s in all</td>",
+            ],
+        );
+        assert_eq!(page.matches("<img ").count(), 1, "{page}");
+        // The TV in standby comes first in the headline: nothing in the room shows anything.
+        assert!(page.contains("<h1>TV in standby</h1>"), "{page}");
+    }
+
+    #[test]
+    fn a_healthy_picture_reads_green_and_figures_nobody_collects_read_as_dashes() {
+        let script = [("script", status(Some(RunResult::Success), None))];
+        let healthy = "vimeo_monitor_screen_luma_ratio 0.45\n\
+                       vimeo_monitor_screen_black 0\n\
+                       vimeo_monitor_screen_frozen_seconds 0\n\
+                       vimeo_monitor_display_connected{connector=\"HDMI-A-1\"} 1\n\
+                       vimeo_monitor_display_dpms_on{connector=\"HDMI-A-1\"} 0\n\
+                       vimeo_monitor_player_hwdec_active{hwdec=\"drm\"} 1\n\
+                       vimeo_monitor_player_frames_dropped_total{stage=\"output\"} 4\n\
+                       vimeo_monitor_player_buffering 0\n\
+                       vimeo_monitor_player_buffer_seconds 12.5\n";
+        let history = History::new();
+        history.push(Figure::DroppedFrames, NOW - 60.0, 4.0);
+        history.push(Figure::DroppedFrames, NOW, 4.0);
+        let page1 = page_with(healthy, &script, &history, Picture::None);
+        assert_shows(
+            &page1,
+            &[
+                "<th>Screenshot</th><td class=\"plain\">—</td>",
+                "<th>Black</th><td class=\"good\">no (brightness 45 %)</td>",
+                "<th>Frozen</th><td class=\"good\">no, the picture moves</td>",
+                "<th>Display</th><td class=\"bad\">HDMI-A-1, asleep (DPMS off)</td>",
+                "<th>TV power</th><td class=\"plain\">—</td>",
+                "<th>Decoding</th><td class=\"good\">in hardware (drm)</td>",
+                "<th>Dropped frames</th><td class=\"good\">4 (output 4); steady</td>",
+                "<th>Buffer</th><td class=\"good\">12.5 s ahead</td>",
+            ],
+        );
+        let page2 = page_with("", &script, &History::new(), Picture::Off);
+        assert_shows(
+            &page2,
+            &[
+                "<th>Screenshot</th><td class=\"plain\">not shown (HEALTH_SCREEN_THUMBNAIL=false)</td>",
+                "<th>Black</th><td class=\"plain\">—</td>",
+                "<th>Frozen</th><td class=\"plain\">—</td>",
+                "<th>Display</th><td class=\"plain\">—</td>",
+                "<th>Decoding</th><td class=\"plain\">—</td>",
+                "<th>Dropped frames</th><td class=\"plain\">—</td>",
+                "<th>Buffer</th><td class=\"plain\">—</td>",
+            ],
+        );
+        for absent in ["<img", "src=", "<svg"] {
+            assert!(!page2.contains(absent), "{absent:?} in\n{page2}");
+        }
+        let nothing = "vimeo_monitor_display_connected{connector=\"HDMI-A-1\"} 0\n";
+        let page3 = page_with(nothing, &script, &History::new(), Picture::None);
+        assert!(page3.contains("<th>Display</th><td class=\"bad\">nothing connected</td>"));
+    }
+
+    #[test]
+    fn sparklines_appear_once_the_history_has_points() {
+        let ran = || status(Some(RunResult::Success), None);
+        let board = [("hardware", ran()), ("network", ran()), ("script", ran())];
+        let quiet = page_with(LIVE, &board, &History::new(), Picture::None);
+        assert!(!quiet.contains("<svg"), "{quiet}");
+        // Three publishes a minute apart, as the collectors' snapshots would feed them.
+        let history = History::new();
+        for (minutes_ago, celsius, cpu, rtt, buffer) in [
+            (2.0, 48.0, 0.20, 0.010, 10.0),
+            (1.0, 50.0, 0.40, 0.020, 12.0),
+            (0.0, 52.0, 0.30, 0.015, 11.0),
+        ] {
+            let at = UNIX_EPOCH + std::time::Duration::from_secs_f64(NOW - minutes_ago * 60.0);
+            let mut hardware = health_core::Snapshot::new();
+            hardware.gauge("cpu_temperature_celsius", celsius).gauge("cpu_usage_ratio", cpu);
+            history.record(&hardware, at);
+            let mut network = health_core::Snapshot::new();
+            network.gauge_with("network_rtt_seconds", vec![("host", "1.1.1.1".into())], rtt);
+            history.record(&network, at);
+            let mut script = health_core::Snapshot::new();
+            script.gauge("player_buffer_seconds", buffer);
+            history.record(&script, at);
+        }
+        let page = page_with(LIVE, &board, &history, Picture::None);
+        assert_eq!(page.matches("<svg class=\"spark\"").count(), 4, "{page}");
+        assert_shows(
+            &page,
+            &[
+                // 48 → bottom, 52 → top, over the last 2 of the window's 60 minutes.
+                "<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 120 24\" \
+                 role=\"img\" aria-label=\"48.0 °C to 52.0 °C\"><rect width=\"100%\" height=\"100%\" \
+                 fill=\"currentColor\" fill-opacity=\"0.07\"/><path d=\"M116.0 22.0L118.0 12.0L120.0 2.0\"",
+                "<span>48.0 °C to 52.0 °C</span>",
+                "<span>20 % to 40 %</span>",
+                "<span>10.0 s to 12.0 s</span>",
+                "<th>Round trip, last hour</th>",
+                "<span>10.0 ms to 20.0 ms</span>",
+            ],
+        );
+        for forbidden in ["style=", "<script", "href=\"http"] {
+            assert!(!page.contains(forbidden), "{forbidden:?} in\n{page}");
+        }
+    }
+
+    #[test]
+    fn the_policy_allows_images_from_the_page_origin_and_no_script() {
+        let csp =
+            HEADERS.iter().find(|(name, _)| name == header::CONTENT_SECURITY_POLICY).unwrap().1;
+        assert!(csp.contains("default-src 'none'") && csp.contains("img-src 'self';"), "{csp}");
+        assert!(!csp.contains("script-src") && !csp.contains("data:"), "{csp}");
     }
 
     #[test]

@@ -65,6 +65,10 @@ async fn serves_metrics_healthz_and_status() {
     for path in ["/nope", "/metrics/extra", "/favicon.ico"] {
         assert_eq!(get(exporter.local_addr(), path, None).await.status, 404, "{path}");
     }
+    // A standalone exporter plays nothing, so it has no screenshot to serve.
+    let screen = get(exporter.local_addr(), "/screen.jpg", None).await;
+    assert_eq!(screen.status, 404);
+    assert!(screen.body.starts_with("no screenshot: "), "{}", screen.body);
     exporter.shutdown().await;
 }
 
@@ -83,6 +87,8 @@ async fn a_bearer_token_guards_metrics_and_status_but_not_healthz() {
         }
         assert_eq!(get(addr, path, Some("s3cret-token")).await.status, 200, "{path}");
     }
+    assert_eq!(get(addr, "/screen.jpg", None).await.status, 401);
+    assert_eq!(get(addr, "/screen.jpg", Some("s3cret-token")).await.status, 404, "no picture");
     assert_eq!(get(addr, "/healthz", None).await.status, 200);
     scrape_when_ready(&exporter, Some("s3cret-token")).await;
     exporter.shutdown().await;

@@ -3,8 +3,9 @@
 //! The exporter runs in this process on `127.0.0.1:0`, its hardware collector reading the
 //! Raspberry Pi 5 fixture tree of `health-system` (51.45 °C, under-voltage and throttling now),
 //! network and stream collectors off, and the `script` collector fed from a [`ScriptHealth`]
-//! handle set to a kiosk playing a live event. Nothing here sends a packet beyond loopback:
-//! Chromium runs with background networking off and every host name mapped to "not found".
+//! handle set to a kiosk playing a live event, with a screenshot made by real ffmpeg where the
+//! test is about `/screen.jpg`. Nothing here sends a packet beyond loopback: Chromium runs with
+//! background networking off and every host name mapped to "not found".
 
 #![cfg(all(feature = "system", feature = "script"))]
 
@@ -14,13 +15,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use health_core::{
     CollectError, Collector, Exposition, MetricDesc, Schedule, Scheduler, Snapshot, Unit,
     async_trait,
 };
-use health_script::{ApiResult, Display, PlayerState, ScriptHealth, StreamState};
+use health_script::{
+    ApiResult, Display, PlayerFigures, PlayerState, ScreenFigures, ScriptHealth, StreamState,
+    Thumbnail,
+};
 use health_server::config::{HealthConfig, Secret, VcgencmdSetting};
 use health_server::{AppState, BearerAuth, Exporter, Inputs, router, serve};
 use tokio::io::AsyncReadExt;
@@ -71,6 +75,29 @@ async fn start(config: &HealthConfig, script: Option<ScriptHealth>) -> Exporter 
     Exporter::start_with(listener, config, inputs).unwrap()
 }
 
+/// When the test screenshots were taken: `Sun, 15 Jun 2025 15:06:40 GMT`.
+fn taken() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_750_000_000)
+}
+
+/// A 160×90 JPEG of one colour (`red`, `0x336699`), made by real ffmpeg.
+async fn jpeg(colour: &str) -> Vec<u8> {
+    let run = tokio::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .arg(format!("color=c={colour}:s=160x90"))
+        .args(["-frames:v", "1", "-c:v", "mjpeg", "-f", "image2pipe", "pipe:1"])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("ffmpeg made one JPEG within 30 s")
+        .expect("run ffmpeg (apt-get install ffmpeg)");
+    assert!(output.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.stdout[..2], [0xff, 0xd8], "not a JPEG");
+    output.stdout
+}
+
 /// GETs `/` until the page holds every one of `wanted` (the collectors have run), at most 15 s.
 async fn page_with(addr: SocketAddr, token: Option<&str>, wanted: &[&str]) -> Answer {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -102,9 +129,10 @@ async fn the_page_shows_a_live_kiosk_on_a_pi() {
     let answer = page_with(exporter.local_addr(), None, LIVE_PI5).await;
     assert_eq!(answer.headers["content-type"], HTML);
     assert_eq!(answer.headers["cache-control"], "no-store");
-    assert!(
-        answer.headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'")
-    );
+    let csp = answer.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("img-src 'self';"), "{csp}");
+    // Both hardware runs so far fed the history: the SoC temperature's sparkline is drawn.
+    let answer = page_with(exporter.local_addr(), None, &["<svg class=\"spark\""]).await;
     let body = &answer.body;
     for expected in [
         "<!DOCTYPE html>",
@@ -120,10 +148,14 @@ async fn the_page_shows_a_live_kiosk_on_a_pi() {
         "<th>script</th>",
         "<h2>Network</h2><p class=\"note\">not monitored: set HEALTH_NETWORK_ENABLED=true</p>",
         "<h2>Stream</h2><p class=\"note\">not monitored: set HEALTH_STREAM_ENABLED=true</p>",
+        // No screenshot yet: a dash, and no image.
+        "<th>Screenshot</th><td class=\"plain\">—</td>",
+        "<th>last hour</th><td><svg class=\"spark\" width=\"120\" height=\"24\"",
+        "aria-label=\"51.5 °C\">",
     ] {
         assert!(body.contains(expected), "missing {expected:?} in\n{body}");
     }
-    for absent in ["<script", "http://", "https://", "src="] {
+    for absent in ["<script", "http://", "https://", "src=", "style="] {
         assert!(!body.contains(absent), "{absent:?} in\n{body}");
     }
     exporter.shutdown().await;
@@ -171,6 +203,120 @@ async fn with_nothing_enabled_the_page_renders_and_says_not_monitored() {
     exporter.shutdown().await;
 }
 
+#[tokio::test]
+async fn the_screenshot_is_served_behind_the_token_and_hidden_when_switched_off() {
+    let mut config = config();
+    config.metrics.bearer_token = Some(Secret::new(TOKEN));
+    let kiosk = live_kiosk();
+    let mut exporter = start(&config, Some(kiosk.clone())).await;
+    let addr = exporter.local_addr();
+
+    // Guarded like /metrics, before and after there is a picture.
+    for token in [None, Some("wrong")] {
+        let answer = get(addr, "/screen.jpg", token).await;
+        assert_eq!(answer.status, 401, "with {token:?}");
+        assert!(answer.headers.get("content-type").is_none_or(|t| t != "image/jpeg"));
+    }
+    let none = get(addr, "/screen.jpg", Some(TOKEN)).await;
+    assert_eq!(
+        (none.status.as_u16(), none.headers["content-type"].to_str().unwrap()),
+        (404, "text/plain; charset=utf-8")
+    );
+    assert!(none.body.starts_with("no screenshot: the kiosk has not taken one"), "{}", none.body);
+
+    let red = jpeg("red").await;
+    kiosk.set_thumbnail(Some(Thumbnail::new(red.clone(), taken())));
+    assert_eq!(get(addr, "/screen.jpg", None).await.status, 401);
+    let shot = get(addr, "/screen.jpg", Some(TOKEN)).await;
+    assert_eq!(shot.status, 200);
+    assert_eq!(shot.bytes, red, "the bytes the kiosk set");
+    assert_eq!(shot.headers["content-type"], "image/jpeg");
+    assert_eq!(shot.headers["cache-control"], "no-store");
+    assert_eq!(shot.headers["x-content-type-options"], "nosniff");
+    assert_eq!(shot.headers["last-modified"], "Sun, 15 Jun 2025 15:06:40 GMT");
+    let page = page_with(addr, Some(TOKEN), &[LIVE_HEADLINE]).await;
+    assert!(
+        page.body.contains("<tr><td colspan=\"2\" class=\"picture\"><img src=\"screen.jpg\" "),
+        "{}",
+        page.body
+    );
+
+    // HEALTH_SCREEN_THUMBNAIL=false on reload: gone from /screen.jpg and the page at once.
+    let mut off = config.clone();
+    off.screen.thumbnail = false;
+    exporter.reload(&off).await.unwrap();
+    let hidden = get(addr, "/screen.jpg", Some(TOKEN)).await;
+    assert_eq!(hidden.status, 404);
+    assert_eq!(hidden.body, "no screenshot: HEALTH_SCREEN_THUMBNAIL=false\n");
+    assert_eq!(get(addr, "/screen.jpg", None).await.status, 401, "still guarded when off");
+    let page = page_with(addr, Some(TOKEN), &[LIVE_HEADLINE]).await;
+    assert!(!page.body.contains("<img") && !page.body.contains("screen.jpg"), "{}", page.body);
+    assert!(page.body.contains(
+        "<th>Screenshot</th><td class=\"plain\">not shown (HEALTH_SCREEN_THUMBNAIL=false)</td>"
+    ));
+
+    // And back on.
+    exporter.reload(&config).await.unwrap();
+    assert_eq!(get(addr, "/screen.jpg", Some(TOKEN)).await.bytes, red);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_the_thumbnail_off_from_the_start_there_is_no_picture() {
+    let mut config = config();
+    config.screen.thumbnail = false;
+    let kiosk = live_kiosk();
+    kiosk.set_thumbnail(Some(Thumbnail::new(jpeg("red").await, taken())));
+    let exporter = start(&config, Some(kiosk)).await;
+    let addr = exporter.local_addr();
+    let answer = get(addr, "/screen.jpg", None).await;
+    assert_eq!(answer.status, 404);
+    assert!(answer.bytes.len() < 100 && answer.body.contains("HEALTH_SCREEN_THUMBNAIL=false"));
+    let page = page_with(addr, None, &[LIVE_HEADLINE]).await;
+    assert!(!page.body.contains("<img"), "{}", page.body);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_screen_card_reads_the_player_and_the_picture_the_kiosk_hands_over() {
+    let kiosk = live_kiosk();
+    kiosk.set_player_figures(PlayerFigures {
+        frames_dropped_output: Some(12),
+        frames_dropped_decoder: Some(3),
+        buffering: Some(false),
+        buffer_seconds: Some(8.5),
+        hwdec: Some("drm".to_owned()),
+        ..PlayerFigures::default()
+    });
+    kiosk.set_screen(Some(ScreenFigures { luma_ratio: 0.41, black: false, frozen_seconds: 0.0 }));
+    let exporter = start(&config(), Some(kiosk.clone())).await;
+    let addr = exporter.local_addr();
+    // Each published figure reads on the page, and the buffer's sparkline is drawn from the
+    // script collector's snapshots.
+    let page = page_with(
+        addr,
+        None,
+        &[
+            "<th>Black</th><td class=\"good\">no (brightness 41 %)</td>",
+            "<th>Frozen</th><td class=\"good\">no, the picture moves</td>",
+            "<th>Decoding</th><td class=\"good\">in hardware (drm)</td>",
+            "<th>Dropped frames</th><td class=\"",
+            ">15 (output 12, decoder 3)",
+            "<th>Buffer</th><td class=\"good\">8.5 s ahead</td>",
+            "<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 120 24\" \
+             role=\"img\" aria-label=\"8.5 s\">",
+        ],
+    )
+    .await;
+    assert!(page.body.contains(LIVE_HEADLINE), "{}", page.body);
+
+    // A black picture while the event is live turns the headline red.
+    kiosk.set_screen(Some(ScreenFigures { luma_ratio: 0.01, black: true, frozen_seconds: 0.0 }));
+    let page = page_with(addr, None, &["<h1>Live event: screen black</h1>"]).await;
+    assert!(page.body.contains("<th>Black</th><td class=\"bad\">black (brightness 1 %)</td>"));
+    exporter.shutdown().await;
+}
+
 /// A stand-in for the hardware collector whose figures and error carry markup and a signed URL.
 #[derive(Debug)]
 struct Hostile;
@@ -210,7 +356,7 @@ impl Collector for Hostile {
 async fn text_from_the_metrics_is_escaped_and_urls_lose_their_secrets() {
     let exposition = Exposition::default();
     let scheduler = Scheduler::builder(exposition.clone()).start(vec![Box::new(Hostile)]).unwrap();
-    let state = AppState { exposition, status: scheduler.status(), auth: BearerAuth::default() };
+    let state = AppState::new(exposition, scheduler.status(), BearerAuth::default());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
@@ -244,7 +390,10 @@ async fn headless_chromium_renders_the_live_page() {
         "{CHROMIUM} not found: this test renders the status page in headless Chromium; install it \
          with `apt-get install chromium` (scripts/setup and CI do)"
     );
-    let exporter = start(&config(), Some(live_kiosk())).await;
+    // A pure red screenshot: if the policy or the relative address were wrong, no red.
+    let kiosk = live_kiosk();
+    kiosk.set_thumbnail(Some(Thumbnail::new(jpeg("red").await, SystemTime::now())));
+    let exporter = start(&config(), Some(kiosk)).await;
     let addr = exporter.local_addr();
     page_with(addr, None, LIVE_PI5).await;
 
@@ -278,6 +427,14 @@ async fn headless_chromium_renders_the_live_page() {
     // The headline's green band (#1a7f37, header.good in style.css) is on screen, not just in text.
     let green = colours.get(&[0x1a, 0x7f, 0x37]).copied().unwrap_or(0);
     assert!(green > 20_000, "only {green} pixels of the live headline's green");
+    // The 160×90 screenshot is on screen (JPEG's red is near, not exactly, #ff0000).
+    let red: u64 = colours
+        .iter()
+        .filter(|([r, g, b], _)| *r > 200 && *g < 60 && *b < 60)
+        .map(|(_, n)| *n)
+        .sum();
+    assert!(red > 10_000, "only {red} red pixels: the screenshot did not load");
+    assert!(run.dom.contains("<img src=\"screen.jpg\""), "{}", run.dom);
 }
 
 /// What one Chromium run gave.

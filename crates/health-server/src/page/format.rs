@@ -102,6 +102,11 @@ pub(super) fn duration(seconds: f64) -> String {
     }
 }
 
+/// Seconds with one decimal, however short or long: `0.0 s`, `12.3 s` (a buffer's depth).
+pub(super) fn seconds(value: f64) -> String {
+    format!("{value:.1} s")
+}
+
 /// How long ago Unix time `at` was, seen at `now`: `12 s ago`, `5 min 3 s ago`; `never` for 0
 /// (the metrics' "not yet"); `just now` under a second, or when the clock went back in between.
 pub(super) fn ago(now: f64, at: f64) -> String {
@@ -165,6 +170,8 @@ mod tests {
         assert_eq!(duration(273_600.0), "3 d 4 h");
         assert_eq!(duration(f64::NAN), MISSING);
         assert_eq!(duration(-1.0), MISSING);
+        assert_eq!(seconds(0.0), "0.0 s");
+        assert_eq!(seconds(12.34), "12.3 s");
         assert_eq!(ago(100.0, 88.0), "12 s ago");
         assert_eq!(ago(100.0, 99.5), "just now");
         assert_eq!(ago(400.0, 97.0), "5 min 3 s ago");

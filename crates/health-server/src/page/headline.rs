@@ -1,12 +1,17 @@
 //! The one line at the top: what the screen should show, and whether it does.
 //!
-//! Read from the `script` collector's figures only (`stream_state`, `player_state`,
-//! `script_healthy`, and a sidecar's `script_process_up`), plus `stream_stalled` from the
-//! playlist watcher. The order of the checks is the order of what a person in the room sees
-//! first: no kiosk, no player, then what the event calls for.
+//! Read from the `script` collector's figures (`stream_state`, `player_state`,
+//! `script_healthy`, a sidecar's `script_process_up`, and the kiosk's own look at its picture:
+//! `screen_black`, `screen_frozen_seconds`), plus `stream_stalled` from the playlist watcher and
+//! the TV's power (`display_power_on`, HDMI-CEC) from the hardware collector. The order of the
+//! checks is the order of what a person in the room sees first: no kiosk, no player, a TV in
+//! standby, then what the event calls for, and whether the picture is really there.
 
 use super::format::Tone;
 use super::samples::Samples;
+
+/// A picture frozen this long while the stream is shown is a frozen screen, not a still scene.
+pub(super) const FROZEN_SECONDS: f64 = 60.0;
 
 /// The kiosk's figures the headline is made of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,6 +28,12 @@ pub(super) struct Kiosk<'a> {
     pub(super) process_up: Option<bool>,
     /// `stream_stalled`: the live playlist stopped advancing.
     pub(super) stalled: Option<bool>,
+    /// `screen_black`: the kiosk's screenshots are dark while the stream is shown.
+    pub(super) black: Option<bool>,
+    /// `screen_frozen_seconds` at least [`FROZEN_SECONDS`].
+    pub(super) frozen: Option<bool>,
+    /// `display_power_on`: the TV is on (HDMI-CEC), or in standby.
+    pub(super) tv_on: Option<bool>,
 }
 
 impl<'a> Kiosk<'a> {
@@ -35,12 +46,25 @@ impl<'a> Kiosk<'a> {
             healthy: samples.flag("script_healthy"),
             process_up: samples.flag("script_process_up"),
             stalled: samples.flag("stream_stalled"),
+            black: samples.flag("screen_black"),
+            frozen: samples.value("screen_frozen_seconds").map(|s| s >= FROZEN_SECONDS),
+            tv_on: samples.flag("display_power_on"),
         }
     }
 
     /// The headline these figures call for.
     pub(super) fn headline(&self) -> Headline {
-        let Self { monitored, stream_state, player_state, healthy, process_up, stalled } = *self;
+        let Self {
+            monitored,
+            stream_state,
+            player_state,
+            healthy,
+            process_up,
+            stalled,
+            black,
+            frozen,
+            tv_on,
+        } = *self;
         if !monitored {
             return Headline::new(
                 Tone::Plain,
@@ -64,6 +88,14 @@ impl<'a> Kiosk<'a> {
                 format!("The player is {state}: the screen is blank or frozen until it is back."),
             );
         }
+        if tv_on == Some(false) {
+            return Headline::new(
+                Tone::Bad,
+                "TV in standby",
+                "The TV answers HDMI-CEC as in standby: the room sees nothing, whatever the kiosk \
+                 plays.",
+            );
+        }
         let off_screen = healthy == Some(false);
         match stream_state {
             Some("live") if off_screen => Headline::new(
@@ -71,6 +103,17 @@ impl<'a> Kiosk<'a> {
                 "Live event not on screen",
                 "Vimeo says the event is live, but the screen does not show the stream (or the \
                  kiosk's main loop is late).",
+            ),
+            Some("live") if black == Some(true) => Headline::new(
+                Tone::Bad,
+                "Live event: screen black",
+                "The event is live and the player plays, but its picture has been black for the \
+                 last screenshots.",
+            ),
+            Some("live") if frozen == Some(true) => Headline::new(
+                Tone::Bad,
+                "Live event: picture frozen",
+                "The event is live, but the picture has not changed for a minute or more.",
             ),
             Some("live") => match (player_state, stalled) {
                 (Some(state @ ("starting" | "buffering")), _) => Headline::new(
@@ -174,6 +217,37 @@ mod tests {
             (kiosk("live", "stopped", false), Tone::Bad, "Player down"),
             (kiosk("offline", "restarting", false), Tone::Bad, "Player down"),
             (script_gone, Tone::Bad, "Kiosk down"),
+            (
+                Kiosk { black: Some(true), ..kiosk("live", "playing", true) },
+                Tone::Bad,
+                "Live event: screen black",
+            ),
+            (
+                Kiosk { frozen: Some(true), ..kiosk("live", "playing", true) },
+                Tone::Bad,
+                "Live event: picture frozen",
+            ),
+            (
+                Kiosk { black: Some(false), frozen: Some(false), ..kiosk("live", "playing", true) },
+                Tone::Good,
+                "Showing the live event",
+            ),
+            // A black holding image is the holding image, not a black screen.
+            (
+                Kiosk { black: Some(true), ..kiosk("offline", "idle", true) },
+                Tone::Warn,
+                "Holding image: event offline",
+            ),
+            (
+                Kiosk { tv_on: Some(false), ..kiosk("live", "playing", true) },
+                Tone::Bad,
+                "TV in standby",
+            ),
+            (
+                Kiosk { tv_on: Some(true), ..kiosk("live", "playing", true) },
+                Tone::Good,
+                "Showing the live event",
+            ),
         ];
         for (kiosk, tone, title) in cases {
             let headline = kiosk.headline();
@@ -185,7 +259,8 @@ mod tests {
     #[test]
     fn reads_the_script_collector_figures() {
         let text = "ns_stream_state{state=\"live\"} 1\nns_stream_state{state=\"offline\"} 0\n\
-                    ns_player_state{state=\"playing\"} 1\nns_script_healthy 1\nns_stream_stalled 0\n";
+                    ns_player_state{state=\"playing\"} 1\nns_script_healthy 1\nns_stream_stalled 0\n\
+                    ns_screen_black 0\nns_screen_frozen_seconds 75\nns_display_power_on 1\n";
         let samples = Samples::parse(text, "ns");
         let kiosk = Kiosk::read(&samples, true);
         assert_eq!(kiosk.stream_state, Some("live"));
@@ -194,5 +269,6 @@ mod tests {
             (kiosk.healthy, kiosk.stalled, kiosk.process_up),
             (Some(true), Some(false), None)
         );
+        assert_eq!((kiosk.black, kiosk.frozen, kiosk.tv_on), (Some(false), Some(true), Some(true)));
     }
 }

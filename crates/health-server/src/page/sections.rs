@@ -5,9 +5,10 @@
 //! says so; otherwise it shows a table in which every figure the last run did not give reads as
 //! "—". A section never fails: the worst a missing or odd figure can do is show a dash.
 
-use super::View;
 use super::format::{self, Cell, Tone};
 use super::html::Html;
+use super::{View, picture, sparkline};
+use crate::history::{Figure, WINDOW};
 
 /// How far a section's collectors have got.
 enum Coverage {
@@ -60,7 +61,7 @@ fn close(html: &mut Html) {
 }
 
 /// One `label: value` row.
-fn row(html: &mut Html, label: &'static str, cell: &Cell) {
+pub(super) fn row(html: &mut Html, label: &'static str, cell: &Cell) {
     html.raw("<tr><th>").raw(label).raw("</th>");
     value(html, cell);
     html.raw("</tr>");
@@ -71,6 +72,45 @@ fn value(html: &mut Html, cell: &Cell) {
     html.raw("<td class=\"").raw(cell.tone.class()).raw("\">").text(&cell.text).raw("</td>");
 }
 
+/// A `label` row for the last hour: `figure`'s sparkline and its range in `unit`, drawn to a
+/// vertical scale of at least `min_span`; no row while the history holds no point of it.
+pub(super) fn spark(
+    html: &mut Html,
+    view: &View<'_>,
+    label: &'static str,
+    figure: Figure,
+    unit: fn(f64) -> String,
+    min_span: f64,
+) {
+    let points = view.points(figure);
+    let Some((low, high)) = sparkline::range(points) else { return };
+    let range = if low == high { unit(low) } else { format!("{} to {}", unit(low), unit(high)) };
+    let d = sparkline::path(points, view.now - WINDOW, view.now, min_span);
+    html.raw("<tr class=\"spark\"><th>")
+        .raw(label)
+        .raw("</th><td><svg class=\"spark\" width=\"")
+        .text(sparkline::WIDTH)
+        .raw("\" height=\"")
+        .text(sparkline::HEIGHT)
+        .raw("\" viewBox=\"0 0 ")
+        .text(sparkline::WIDTH)
+        .raw(" ")
+        .text(sparkline::HEIGHT)
+        .raw("\" role=\"img\" aria-label=\"")
+        .text(&range)
+        .raw(
+            "\"><rect width=\"100%\" height=\"100%\" fill=\"currentColor\" \
+             fill-opacity=\"0.07\"/><path d=\"",
+        )
+        .text(d)
+        .raw(
+            "\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" \
+             stroke-linecap=\"round\" stroke-linejoin=\"round\"/></svg> <span>",
+        )
+        .text(range)
+        .raw("</span></td></tr>");
+}
+
 /// What the screen should show, what the player does, and whether they agree.
 pub(super) fn screen(html: &mut Html, view: &View<'_>) {
     const OFF: &str = "run the kiosk with HEALTH_MONITORING_ENABLED=true, or set \
@@ -78,6 +118,7 @@ pub(super) fn screen(html: &mut Html, view: &View<'_>) {
     if !open(html, view, "Screen", &["script"], OFF) {
         return;
     }
+    picture::thumbnail(html, view);
     let s = view.samples;
     let stream_state = s.current("stream_state", "state");
     let should = match stream_state {
@@ -110,6 +151,8 @@ pub(super) fn screen(html: &mut Html, view: &View<'_>) {
     if stream_state == Some("live") {
         row(html, "Live for", &Cell::of(s.value("stream_uptime_seconds"), format::duration));
     }
+    picture::picture(html, view);
+    picture::playback(html, view);
     let errors = s.value("api_consecutive_errors");
     let last_answer = s.value("api_last_success_timestamp_seconds").filter(|at| *at > 0.0);
     let api = match (errors, last_answer) {
@@ -153,6 +196,7 @@ pub(super) fn board(html: &mut Html, view: &View<'_>) {
         None => Tone::Plain,
     };
     row(html, "SoC temperature", &Cell::of(temperature, format::celsius).tone(tone));
+    spark(html, view, "last hour", Figure::Temperature, format::celsius, 2.0);
     row(html, "Throttling now", &throttling(view, "now", Tone::Bad));
     row(html, "Since boot", &throttling(view, "since_boot", Tone::Warn));
     let cpu = Cell::of(s.value("cpu_usage_ratio"), format::percent);
@@ -163,6 +207,7 @@ pub(super) fn board(html: &mut Html, view: &View<'_>) {
         _ => cpu,
     };
     row(html, "CPU", &cpu);
+    spark(html, view, "last hour", Figure::Cpu, format::percent, 0.1);
     let memory = match (s.value("memory_available_bytes"), s.value("memory_total_bytes")) {
         (Some(available), Some(total)) => {
             let tone =
@@ -239,6 +284,7 @@ pub(super) fn network(html: &mut Html, view: &View<'_>) {
         value(html, &Cell::new(text, tone));
         html.raw("</tr>");
     }
+    spark(html, view, "Round trip, last hour", Figure::Rtt, format::duration, 0.005);
     for wifi in s.series("network_wifi_signal_dbm") {
         let tone = if wifi.value < -75.0 { Tone::Warn } else { Tone::Plain };
         let interface = wifi.label("interface").unwrap_or(format::MISSING);

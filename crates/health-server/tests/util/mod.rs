@@ -21,7 +21,10 @@ use tokio::process::{Child, Command};
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body as text (lossy: a JPEG reads as garbage here, use `bytes`).
     pub body: String,
+    /// The body as sent.
+    pub bytes: Vec<u8>,
 }
 
 /// A kept-alive HTTP/1.1 connection; its driver task ends when the server closes it.
@@ -52,7 +55,8 @@ impl Connection {
         Answer {
             status: parts.status,
             headers: parts.headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body.to_vec(),
         }
     }
 }
