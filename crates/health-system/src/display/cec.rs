@@ -5,9 +5,9 @@
 //! address 0) and prints the reply's operand as `\tpwr-state: on (0x00)`; the names are `on`,
 //! `standby`, `to-on` and `to-standby` (libcec's tools spell the last two `in transition standby
 //! to on` / `in transition on to standby`; both are read). A TV that does not answer (no CEC, or
-//! unplugged from the mains) gives no such line: no data, not a failure. The adapter must have a
-//! logical address (`cec-ctl -d /dev/cec0 --playback` once per boot, see docs/configuration.md);
-//! this module never configures it, so it never changes what the TV shows.
+//! unplugged from the mains) gives no such line: no data, not a failure. This module never
+//! configures the adapter (a TV that never answers may need `cec-ctl -d /dev/cec0 --playback`
+//! once per boot, see docs/configuration.md), so it never changes what the TV shows.
 
 use std::io;
 use std::path::{Path, PathBuf};
