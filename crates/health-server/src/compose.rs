@@ -326,6 +326,36 @@ mod tests {
         assert_eq!(composition.collectors[0].schedule().interval.as_secs(), 7);
     }
 
+    #[cfg(feature = "system")]
+    #[tokio::test]
+    async fn the_hardware_collector_asks_the_cec_tool_it_is_given() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("cec-ctl");
+        std::fs::write(&tool, "#!/bin/sh\nprintf '\\tpwr-state: standby (0x01)\\n'\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut config = HealthConfig::default();
+        config.network.enabled = false;
+        config.stream.enabled = false;
+        config.hardware.vcgencmd = crate::config::ToolSetting::Off;
+        config.hardware.sysfs_root = dir.path().join("sys");
+        config.hardware.procfs_root = dir.path().join("proc");
+        config.hardware.cec = crate::config::ToolSetting::Path(tool);
+        let composition = compose(&config).unwrap();
+        let snapshot = composition.collectors[0].collect().await.unwrap();
+        assert_eq!(
+            snapshot.get("display_power_on", &[]),
+            Some(&health_core::SampleValue::Gauge(0.0)),
+            "a TV in standby"
+        );
+
+        config.hardware.cec = crate::config::ToolSetting::Off;
+        let composition = compose(&config).unwrap();
+        let snapshot = composition.collectors[0].collect().await.unwrap();
+        assert_eq!(snapshot.get("display_power_on", &[]), None);
+    }
+
     #[cfg(all(feature = "system", feature = "network", feature = "stream"))]
     #[test]
     fn the_defaults_build_every_collector() {
