@@ -380,6 +380,8 @@ fn kiosk_config(dir: &Path, server: &HlsServer) -> HealthConfig {
     network.speedtest_upload_url = None;
     network.speedtest_max_bytes = 1 << 20;
     network.speedtest_timeout = Duration::from_secs(10);
+    // The kiosk shows the stream throughout; the speed-test panels need a test all the same.
+    network.speedtest_during_playback = true;
     let stream = &mut config.stream;
     stream.enabled = true;
     stream.url = Some(SignedUrl::new(server.url("master.m3u8")));

@@ -4,9 +4,11 @@
 //!   connect), hosts probed concurrently so a dead one delays no other;
 //! - `interfaces` + `wifi`: link state, byte and error counters, Wi-Fi quality and signal;
 //! - `speedtest`: download/upload throughput on its own rate-limited schedule, persisted across
-//!   restarts, never started or awaited by a scrape.
+//!   restarts, never started or awaited by a scrape, and held back while the stream is on screen
+//!   ([`OnScreen`]) so it never competes with the picture.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod dns;
@@ -80,14 +82,57 @@ pub struct SpeedtestOptions {
     pub download_url: String,
     /// Where to upload, if anywhere (`HEALTH_NETWORK_SPEEDTEST_UPLOAD_URL`).
     pub upload_url: Option<String>,
-    /// At most this many bytes each way (`HEALTH_NETWORK_SPEEDTEST_MAX_BYTES`, 25 MB).
+    /// At most this many bytes each way (`HEALTH_NETWORK_SPEEDTEST_MAX_BYTES`, 10 MB).
     pub max_bytes: u64,
     /// A whole test gives up after this (`HEALTH_NETWORK_SPEEDTEST_TIMEOUT`, 30 s).
     pub timeout: Duration,
-    /// At most one test per this (`HEALTH_NETWORK_SPEEDTEST_INTERVAL`, ≥ 60 s, default 300 s).
+    /// At most one test per this (`HEALTH_NETWORK_SPEEDTEST_INTERVAL`, ≥ 60 s, default 3600 s).
     pub interval: Duration,
     /// Where the last result is kept across restarts (`HEALTH_STATE_DIR`).
     pub state_dir: PathBuf,
+    /// Whether the stream is on screen now: a due test waits while it is, and starts at the first
+    /// run after it is not (`HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK=false`, the default, in the
+    /// kiosk). [`OnScreen::never`] tests on the interval regardless.
+    pub on_screen: OnScreen,
+}
+
+/// "Is the stream on screen now?", asked before a due speed test starts. The kiosk answers it
+/// from its player; a `health-server` beside another player has no way to know and never asks.
+#[derive(Clone, Default)]
+pub struct OnScreen(Option<Arc<dyn Fn() -> bool + Send + Sync>>);
+
+impl OnScreen {
+    /// Asks `check`, which must answer at once (it runs on the collector's task).
+    pub fn new(check: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(check)))
+    }
+
+    /// Never on screen: the test keeps to its interval.
+    pub fn never() -> Self {
+        Self(None)
+    }
+
+    /// Whether the stream is on screen now; `false` when never asked.
+    pub fn now(&self) -> bool {
+        self.0.as_ref().is_some_and(|check| check())
+    }
+}
+
+impl std::fmt::Debug for OnScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "OnScreen(asked)" } else { "OnScreen(never)" })
+    }
+}
+
+/// The same check, or both never.
+impl PartialEq for OnScreen {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 /// Every metric the collector may emit; the speed test's only when it is enabled.

@@ -22,6 +22,17 @@
 //! future (a Pi whose clock went back) counts as due. A scrape never starts or waits for a test:
 //! [`SpeedTest::sample`] publishes the last good figures and the run counts kept in that file.
 //!
+//! The picture comes first: a due test whose `on_screen` check says the stream is being shown is
+//! postponed, not skipped for a whole interval: it is asked again at the next run and starts as
+//! soon as the stream leaves the screen (`network_speedtest_postponed` is 1 meanwhile). A kiosk
+//! that shows the stream all day therefore never tests; the player's input rate and the stream's
+//! segment download ratio say how the link copes then, at no extra cost.
+//!
+//! Cost: every body byte each way is counted as it passes, for failed and cut-off tests too, and
+//! kept in the same file (`network_speedtest_bytes_total`), so a restart does not reset it. At the
+//! defaults (10 MB, once an hour) that is at most 240 MB a day down, and as much up with an
+//! upload URL.
+//!
 //! A failed test (any non-2xx, a connection or TLS failure, the timeout) never publishes a speed:
 //! the last good figures stay, with their timestamp, and the failure is counted. Only a test whose
 //! every part succeeded replaces the figures. Not done here: choosing the URLs (config), retrying
@@ -42,6 +53,7 @@ mod state;
 mod transfer;
 
 use state::{Outcome, State};
+use transfer::Carried;
 
 const DOWNLOAD: MetricDesc = MetricDesc::gauge(
     "network_download_bytes_per_second",
@@ -70,8 +82,23 @@ const RUNS: MetricDesc = MetricDesc::counter(
 )
 .labels(&["result"]);
 
+const BYTES: MetricDesc = MetricDesc::counter(
+    "network_speedtest_bytes_total",
+    Unit::Bytes,
+    "Body bytes the speed tests carried, by direction (download, upload), failed and cut-off \
+     tests included: what they cost the venue's link. Kept across restarts.",
+)
+.labels(&["direction"]);
+const POSTPONED: MetricDesc = MetricDesc::gauge(
+    "network_speedtest_postponed",
+    Unit::None,
+    "1 while a due speed test waits because the stream is on screen \
+     (HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK=false); it starts once the stream is not shown.",
+);
+
 /// Every metric family the speed test may emit.
-pub(crate) const DESCRIPTIONS: &[MetricDesc] = &[DOWNLOAD, UPLOAD, LATENCY, LAST_SUCCESS, RUNS];
+pub(crate) const DESCRIPTIONS: &[MetricDesc] =
+    &[DOWNLOAD, UPLOAD, LATENCY, LAST_SUCCESS, RUNS, BYTES, POSTPONED];
 
 /// What the background test and the samplers share.
 #[derive(Debug)]
@@ -82,6 +109,8 @@ struct Shared {
     last_start: Option<Instant>,
     /// Why the state file could not be written, until it can again.
     save_error: Option<String>,
+    /// Whether the last due test was held back because the stream was on screen.
+    postponed: bool,
 }
 
 /// The speed test of the network collector: starts a test when due and keeps its results.
@@ -99,12 +128,19 @@ impl SpeedTest {
         let state = State::load(&options.state_dir);
         Self {
             options: Arc::new(options),
-            shared: Arc::new(Mutex::new(Shared { state, last_start: None, save_error: None })),
+            shared: Arc::new(Mutex::new(Shared {
+                state,
+                last_start: None,
+                save_error: None,
+                postponed: false,
+            })),
             task: Mutex::new(None),
         }
     }
 
-    /// Starts a test in the background when one is due and none is running; returns at once.
+    /// Starts a test in the background when one is due, none is running and the stream is not on
+    /// screen; returns at once. A due test held back for the stream stays due: the next call asks
+    /// again.
     ///
     /// Needs a tokio runtime; without one it logs a warning and starts nothing.
     pub(crate) fn start_if_due(&self) {
@@ -122,8 +158,21 @@ impl SpeedTest {
             let mut shared = lock(&self.shared);
             let waited = shared.last_start.is_none_or(|start| start.elapsed() >= interval);
             if !waited || !shared.state.due(now, interval) {
+                shared.postponed = false;
                 return;
             }
+            if self.options.on_screen.now() {
+                if !shared.postponed {
+                    tracing::info!(
+                        target: "health.network",
+                        "speed test postponed while the stream is on screen \
+                         (HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK=false)",
+                    );
+                }
+                shared.postponed = true;
+                return;
+            }
+            shared.postponed = false;
             shared.last_start = Some(Instant::now());
             shared.state.started(now);
             shared.state.clone()
@@ -152,16 +201,25 @@ impl SpeedTest {
             let labels = vec![("result", outcome.as_str().to_owned())];
             snapshot.counter_with(RUNS.name, labels, state.runs.get(outcome));
         }
+        for (direction, bytes) in
+            [("download", state.bytes.download), ("upload", state.bytes.upload)]
+        {
+            snapshot.counter_with(BYTES.name, vec![("direction", direction.to_owned())], bytes);
+        }
+        snapshot.gauge(POSTPONED.name, if shared.postponed { 1.0 } else { 0.0 });
         if let Some(error) = &shared.save_error {
             snapshot.problem(error.clone());
         }
     }
 }
 
-/// One test: saves its start, measures within the timeout, records and saves the result.
+/// One test: saves its start, measures within the timeout, records and saves the result and what
+/// it carried.
 async fn run(options: Arc<SpeedtestOptions>, shared: Arc<Mutex<Shared>>, started: State) {
     save(&options.state_dir, &shared, started).await;
-    let result = match tokio::time::timeout(options.timeout, transfer::measure(&options)).await {
+    let carried = Arc::new(Carried::default());
+    let measure = transfer::measure(&options, Arc::clone(&carried));
+    let result = match tokio::time::timeout(options.timeout, measure).await {
         Ok(Ok(figures)) => {
             tracing::debug!(target: "health.network", ?figures, "speed test done");
             Ok(figures)
@@ -182,6 +240,8 @@ async fn run(options: Arc<SpeedtestOptions>, shared: Arc<Mutex<Shared>>, started
     // Saved before it is published, so a result a scrape has seen survives a restart.
     let mut finished = lock(&shared).state.clone();
     finished.finished(SystemTime::now(), result);
+    let (download, upload) = carried.get();
+    finished.carried(download, upload);
     save(&options.state_dir, &shared, finished.clone()).await;
     lock(&shared).state = finished;
 }
@@ -250,6 +310,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(10),
             interval: std::time::Duration::from_secs(3600),
             state_dir: dir.path().to_owned(),
+            on_screen: crate::OnScreen::never(),
         });
         test.start_if_due();
         let mut snapshot = Snapshot::new();
@@ -281,6 +342,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             interval: std::time::Duration::from_secs(60),
             state_dir: dir.path().to_owned(),
+            on_screen: crate::OnScreen::never(),
         });
         test.start_if_due();
         assert_eq!(State::load(dir.path()), State::default());

@@ -1,6 +1,7 @@
 //! The speed test against a local HTTP server this test starts on 127.0.0.1 (port 0, the bound
 //! listener handed to axum): throughput, rate limiting, persistence across a restart, a stalled
-//! body, a 500 and an upload. No traffic leaves the loopback interface.
+//! body, a 500, an upload, the bytes it costs and the wait while the stream is on screen. No
+//! traffic leaves the loopback interface.
 //!
 //! The part is crate-private until the collector that runs it is wired, so its source is compiled
 //! into this test directly; `crate::SpeedtestOptions` resolves to the import below.
@@ -8,7 +9,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -18,7 +19,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use health_core::{SampleValue, Snapshot};
-use health_network::SpeedtestOptions;
+use health_network::{OnScreen, SpeedtestOptions};
 use tokio::io::AsyncWriteExt as _;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -34,6 +35,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 struct Counters {
     requests: Arc<AtomicUsize>,
     uploaded: Arc<AtomicU64>,
+    /// Body bytes handed to the connection by `/down`, `/stall` and `/once`.
+    sent: Arc<AtomicU64>,
 }
 
 /// A local server: `/down?bytes=N` sends N bytes, `/up` counts a POST body, `/fail` answers 500,
@@ -68,6 +71,14 @@ impl Server {
     fn requests(&self) -> usize {
         self.counters.requests.load(Ordering::SeqCst)
     }
+
+    fn sent(&self) -> u64 {
+        self.counters.sent.load(Ordering::SeqCst)
+    }
+
+    fn uploaded(&self) -> u64 {
+        self.counters.uploaded.load(Ordering::SeqCst)
+    }
 }
 
 fn requested_bytes(uri: &Uri) -> usize {
@@ -79,7 +90,9 @@ fn requested_bytes(uri: &Uri) -> usize {
 
 async fn down(State(counters): State<Counters>, uri: Uri) -> Vec<u8> {
     counters.requests.fetch_add(1, Ordering::SeqCst);
-    vec![b'x'; requested_bytes(&uri)]
+    let bytes = requested_bytes(&uri);
+    counters.sent.fetch_add(bytes as u64, Ordering::SeqCst);
+    vec![b'x'; bytes]
 }
 
 async fn up(State(counters): State<Counters>, body: Body) -> StatusCode {
@@ -99,7 +112,9 @@ async fn stall(State(counters): State<Counters>, uri: Uri) -> Response {
     let total = requested_bytes(&uri);
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
-        let _ = writer.write_all(&vec![b'x'; total / 2]).await;
+        if writer.write_all(&vec![b'x'; total / 2]).await.is_ok() {
+            counters.sent.fetch_add((total / 2) as u64, Ordering::SeqCst);
+        }
         // Holds the body open without sending the rest.
         tokio::time::sleep(Duration::from_secs(60)).await;
         drop(writer);
@@ -110,7 +125,9 @@ async fn stall(State(counters): State<Counters>, uri: Uri) -> Response {
 
 async fn once(State(counters): State<Counters>, uri: Uri) -> Response {
     if counters.requests.fetch_add(1, Ordering::SeqCst) == 0 {
-        vec![b'x'; requested_bytes(&uri)].into_response()
+        let bytes = requested_bytes(&uri);
+        counters.sent.fetch_add(bytes as u64, Ordering::SeqCst);
+        vec![b'x'; bytes].into_response()
     } else {
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
     }
@@ -124,6 +141,7 @@ fn options(download_url: String, state_dir: &Path) -> SpeedtestOptions {
         timeout: Duration::from_secs(10),
         interval: HOUR,
         state_dir: state_dir.to_owned(),
+        on_screen: OnScreen::never(),
     }
 }
 
@@ -147,6 +165,17 @@ fn runs(snapshot: &Snapshot, result: &str) -> u64 {
         Some(SampleValue::Counter(total)) => *total,
         other => panic!("runs_total{{result={result}}} missing: {other:?}"),
     }
+}
+
+fn bytes(snapshot: &Snapshot, direction: &str) -> u64 {
+    match snapshot.get("network_speedtest_bytes_total", &[("direction", direction)]) {
+        Some(SampleValue::Counter(total)) => *total,
+        other => panic!("bytes_total{{direction={direction}}} missing: {other:?}"),
+    }
+}
+
+fn postponed(snapshot: &Snapshot) -> f64 {
+    gauge(snapshot, "network_speedtest_postponed").expect("network_speedtest_postponed")
 }
 
 fn total_runs(snapshot: &Snapshot) -> u64 {
@@ -266,6 +295,9 @@ async fn a_stalled_body_times_out_and_publishes_no_speed() {
     assert_eq!(runs(&snapshot, "timeout"), 1);
     assert_eq!(gauge(&snapshot, "network_download_bytes_per_second"), None);
     assert_eq!(gauge(&snapshot, "network_speedtest_last_success_timestamp_seconds"), None);
+    // The half that came before the stall was carried all the same.
+    assert_eq!(server.sent(), 1_000_000);
+    assert_eq!(bytes(&snapshot, "download"), 1_000_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,6 +310,7 @@ async fn a_500_is_an_error_and_publishes_no_speed() {
     assert_eq!((runs(&snapshot, "error"), runs(&snapshot, "success")), (1, 0));
     assert_eq!(gauge(&snapshot, "network_download_bytes_per_second"), None);
     assert_eq!(gauge(&snapshot, "network_speedtest_latency_seconds"), None);
+    assert_eq!((bytes(&snapshot, "download"), bytes(&snapshot, "upload")), (0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,4 +373,94 @@ async fn dropping_the_speed_test_aborts_a_running_test() {
 
 fn options_for_restart(server: &Server, dir: &Path) -> SpeedtestOptions {
     options(server.url("/down?bytes={bytes}"), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bytes_counted_are_what_the_server_sent_and_received_and_survive_a_restart() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(server.url("/down?bytes={bytes}"), dir.path());
+    options.upload_url = Some(server.url("/up"));
+    options.max_bytes = 1_500_000;
+    options.interval = Duration::ZERO;
+    let test = SpeedTest::new(options.clone());
+    let before = sample(&test);
+    assert_eq!((bytes(&before, "download"), bytes(&before, "upload")), (0, 0));
+
+    test.start_if_due();
+    let first = finished(&test, 1).await;
+    assert_eq!(runs(&first, "success"), 1, "{first:?}");
+    assert_eq!((server.sent(), server.uploaded()), (1_500_000, 1_500_000));
+    assert_eq!(bytes(&first, "download"), server.sent());
+    assert_eq!(bytes(&first, "upload"), server.uploaded());
+
+    test.start_if_due();
+    let second = finished(&test, 2).await;
+    assert_eq!((server.sent(), server.uploaded()), (3_000_000, 3_000_000));
+    assert_eq!((bytes(&second, "download"), bytes(&second, "upload")), (3_000_000, 3_000_000));
+    drop(test);
+
+    // Kept in speedtest.json: a restart carries on from there instead of resetting to 0.
+    let restarted = SpeedTest::new(options);
+    let after = sample(&restarted);
+    assert_eq!((bytes(&after, "download"), bytes(&after, "upload")), (3_000_000, 3_000_000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_test_waits_while_the_stream_is_on_screen_and_runs_once_it_is_not() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let playing = Arc::new(AtomicBool::new(true));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let mut options = options(server.url("/down?bytes={bytes}"), dir.path());
+    options.on_screen = OnScreen::new({
+        let (playing, asked) = (Arc::clone(&playing), Arc::clone(&asked));
+        move || {
+            asked.fetch_add(1, Ordering::SeqCst);
+            playing.load(Ordering::SeqCst)
+        }
+    });
+    let test = SpeedTest::new(options);
+    assert_eq!(postponed(&sample(&test)), 0.0, "nothing asked yet");
+
+    for _ in 0..5 {
+        test.start_if_due();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waiting = sample(&test);
+    assert_eq!(postponed(&waiting), 1.0);
+    assert_eq!(total_runs(&waiting), 0);
+    assert_eq!(server.requests(), 0, "no test while the stream is on screen");
+    assert_eq!(asked.load(Ordering::SeqCst), 5, "asked again at every run");
+    // Not started, so not recorded as a start: a restart would find it due too.
+    assert!(!dir.path().join("speedtest.json").exists());
+
+    // The stream leaves the screen: the very next run tests, a whole interval early.
+    playing.store(false, Ordering::SeqCst);
+    test.start_if_due();
+    let done = finished(&test, 1).await;
+    assert_eq!(runs(&done, "success"), 1);
+    assert_eq!(postponed(&done), 0.0);
+    assert_eq!(server.requests(), 1);
+
+    // Once tested, the interval rules again; the check is not even needed.
+    playing.store(true, Ordering::SeqCst);
+    let asked_before = asked.load(Ordering::SeqCst);
+    test.start_if_due();
+    assert_eq!(postponed(&sample(&test)), 0.0, "not due, so not postponed");
+    assert_eq!(asked.load(Ordering::SeqCst), asked_before);
+    assert_eq!(server.requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_on_screen_tests_on_the_interval() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let test = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    test.start_if_due();
+    let snapshot = finished(&test, 1).await;
+    assert_eq!(postponed(&snapshot), 0.0);
+    assert_eq!(server.requests(), 1);
+    assert!(!OnScreen::never().now());
+    assert!(OnScreen::new(|| true).now());
 }

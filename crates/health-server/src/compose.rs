@@ -89,7 +89,7 @@ pub fn compose_with(config: &HealthConfig, inputs: &Inputs) -> Result<Compositio
         }
     }
     if config.network.enabled {
-        match network(config) {
+        match network(config, inputs) {
             Ok(collector) => composition.collectors.push(collector),
             Err(e) => missing.push(e),
         }
@@ -110,7 +110,7 @@ pub fn compose_with(config: &HealthConfig, inputs: &Inputs) -> Result<Compositio
 
 #[cfg(feature = "system")]
 fn hardware(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    use crate::config::VcgencmdSetting;
+    use crate::config::ToolSetting;
     let hardware = &config.hardware;
     let options = health_system::HardwareOptions {
         interval: hardware.interval,
@@ -121,9 +121,14 @@ fn hardware(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> 
         disk_mountpoints: (!hardware.disk_mountpoints.is_empty())
             .then(|| hardware.disk_mountpoints.clone()),
         vcgencmd: match &hardware.vcgencmd {
-            VcgencmdSetting::Auto => health_system::Vcgencmd::Auto,
-            VcgencmdSetting::Off => health_system::Vcgencmd::Off,
-            VcgencmdSetting::Path(path) => health_system::Vcgencmd::Path(path.clone()),
+            ToolSetting::Auto => health_system::Vcgencmd::Auto,
+            ToolSetting::Off => health_system::Vcgencmd::Off,
+            ToolSetting::Path(path) => health_system::Vcgencmd::Path(path.clone()),
+        },
+        cec: match &hardware.cec {
+            ToolSetting::Auto => health_system::Cec::Auto,
+            ToolSetting::Off => health_system::Cec::Off,
+            ToolSetting::Path(path) => health_system::Cec::Path(path.clone()),
         },
     };
     Ok(Box::new(health_system::HardwareCollector::new(options)))
@@ -139,10 +144,15 @@ fn hardware(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
 }
 
 #[cfg(feature = "network")]
-fn network(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
+fn network(config: &HealthConfig, inputs: &Inputs) -> Result<Box<dyn Collector>, NotCompiledIn> {
     use crate::config::PingMethodSetting;
     use health_network::{NetworkOptions, PingMethod, PingOptions, SpeedtestOptions, SysRoots};
     let network = &config.network;
+    let on_screen = if network.speedtest_during_playback {
+        health_network::OnScreen::never()
+    } else {
+        stream_on_screen(inputs)
+    };
     let speedtest = network.speedtest_enabled.then(|| SpeedtestOptions {
         download_url: network.speedtest_download_url.clone(),
         upload_url: network.speedtest_upload_url.clone(),
@@ -150,6 +160,7 @@ fn network(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
         timeout: network.speedtest_timeout,
         interval: network.speedtest_interval,
         state_dir: config.state_dir(),
+        on_screen,
     });
     let options = NetworkOptions {
         interval: network.interval,
@@ -170,8 +181,28 @@ fn network(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
     Ok(Box::new(health_network::NetworkCollector::new(options)))
 }
 
+/// "Is the stream on screen?" from the kiosk's record: what it displays. Without a kiosk (a
+/// standalone `health-server`) there is no player to ask, and the speed test keeps its interval.
+#[cfg(all(feature = "network", feature = "script"))]
+fn stream_on_screen(inputs: &Inputs) -> health_network::OnScreen {
+    match &inputs.script {
+        Some(health) => {
+            let health = health.clone();
+            health_network::OnScreen::new(move || {
+                health.display() == health_script::Display::Stream
+            })
+        }
+        None => health_network::OnScreen::never(),
+    }
+}
+
+#[cfg(all(feature = "network", not(feature = "script")))]
+fn stream_on_screen(_: &Inputs) -> health_network::OnScreen {
+    health_network::OnScreen::never()
+}
+
 #[cfg(not(feature = "network"))]
-fn network(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
+fn network(_: &HealthConfig, _: &Inputs) -> Result<Box<dyn Collector>, NotCompiledIn> {
     Err(NotCompiledIn {
         collector: "network",
         feature: "network",
@@ -325,6 +356,36 @@ mod tests {
         assert_eq!(composition.collectors[0].schedule().interval.as_secs(), 7);
     }
 
+    #[cfg(feature = "system")]
+    #[tokio::test]
+    async fn the_hardware_collector_asks_the_cec_tool_it_is_given() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("cec-ctl");
+        std::fs::write(&tool, "#!/bin/sh\nprintf '\\tpwr-state: standby (0x01)\\n'\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut config = HealthConfig::default();
+        config.network.enabled = false;
+        config.stream.enabled = false;
+        config.hardware.vcgencmd = crate::config::ToolSetting::Off;
+        config.hardware.sysfs_root = dir.path().join("sys");
+        config.hardware.procfs_root = dir.path().join("proc");
+        config.hardware.cec = crate::config::ToolSetting::Path(tool);
+        let composition = compose(&config).unwrap();
+        let snapshot = composition.collectors[0].collect().await.unwrap();
+        assert_eq!(
+            snapshot.get("display_power_on", &[]),
+            Some(&health_core::SampleValue::Gauge(0.0)),
+            "a TV in standby"
+        );
+
+        config.hardware.cec = crate::config::ToolSetting::Off;
+        let composition = compose(&config).unwrap();
+        let snapshot = composition.collectors[0].collect().await.unwrap();
+        assert_eq!(snapshot.get("display_power_on", &[]), None);
+    }
+
     #[cfg(all(feature = "system", feature = "network", feature = "stream"))]
     #[test]
     fn the_defaults_build_every_collector() {
@@ -361,6 +422,112 @@ mod tests {
         let names: Vec<&str> = network.describe().iter().map(|d| d.name).collect();
         assert!(names.contains(&"network_up") && names.contains(&"network_interface_up"));
         assert!(!names.iter().any(|n| n.contains("speedtest")), "{names:?}");
+    }
+
+    /// A local server that answers every request with 5 bytes and counts the requests.
+    #[cfg(all(feature = "network", feature = "script"))]
+    async fn counting_server() -> (
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        tokio_util::task::AbortOnDropHandle<()>,
+    ) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0_u8; 4096];
+                let _ = stream.read(&mut request).await;
+                counted.fetch_add(1, Ordering::SeqCst);
+                let reply =
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello";
+                let _ = stream.write_all(reply).await;
+            }
+        });
+        (addr, requests, tokio_util::task::AbortOnDropHandle::new(task))
+    }
+
+    /// The kiosk's network collector, pinging nothing but a listener on 127.0.0.1 and testing
+    /// against `download`.
+    #[cfg(all(feature = "network", feature = "script"))]
+    fn kiosk_network(
+        download: std::net::SocketAddr,
+        ping: std::net::SocketAddr,
+        state_dir: &std::path::Path,
+        during_playback: bool,
+        health: &health_script::ScriptHealth,
+    ) -> Box<dyn Collector> {
+        let mut config = HealthConfig::default();
+        config.hardware.enabled = false;
+        config.stream.enabled = false;
+        config.state_dir = Some(state_dir.to_owned());
+        config.network.ping_hosts = vec!["127.0.0.1".to_owned()];
+        config.network.ping_count = 1;
+        config.network.ping_method = crate::config::PingMethodSetting::Tcp;
+        config.network.tcp_port = ping.port();
+        config.network.speedtest_download_url = format!("http://{download}/down?bytes={{bytes}}");
+        config.network.speedtest_during_playback = during_playback;
+        let inputs = Inputs {
+            script: Some(health.clone()),
+            #[cfg(feature = "stream")]
+            stream_source: None,
+        };
+        let composition = compose_with(&config, &inputs).unwrap();
+        assert_eq!(names(&composition), ["network", "script"]);
+        composition.collectors.into_iter().next().unwrap()
+    }
+
+    #[cfg(all(feature = "network", feature = "script"))]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_kiosk_postpones_the_speed_test_while_it_shows_the_stream() {
+        use health_core::SampleValue;
+        use health_script::Display;
+        use std::sync::atomic::Ordering;
+
+        let (download, requests, _server) = counting_server().await;
+        let ping = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let health = health_script::ScriptHealth::new(std::time::Duration::from_secs(10));
+        health.set_display(Display::Stream);
+        let dir = tempfile::tempdir().unwrap();
+        let network =
+            kiosk_network(download, ping.local_addr().unwrap(), dir.path(), false, &health);
+        let postponed = |snapshot: &health_core::Snapshot| {
+            snapshot.get("network_speedtest_postponed", &[]).cloned()
+        };
+
+        let snapshot = network.collect().await.unwrap();
+        assert_eq!(postponed(&snapshot), Some(SampleValue::Gauge(1.0)));
+        let snapshot = network.collect().await.unwrap();
+        assert_eq!(postponed(&snapshot), Some(SampleValue::Gauge(1.0)));
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(requests.load(Ordering::SeqCst), 0, "no test while the stream is shown");
+
+        // The holding image: the next run tests.
+        health.set_display(Display::Holding);
+        let snapshot = network.collect().await.unwrap();
+        assert_eq!(postponed(&snapshot), Some(SampleValue::Gauge(0.0)));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while requests.load(Ordering::SeqCst) == 0 {
+            assert!(std::time::Instant::now() < deadline, "the test never started");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+
+        // HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK=true: the stream on screen does not hold it.
+        health.set_display(Display::Stream);
+        let dir = tempfile::tempdir().unwrap();
+        let network =
+            kiosk_network(download, ping.local_addr().unwrap(), dir.path(), true, &health);
+        let snapshot = network.collect().await.unwrap();
+        assert_eq!(postponed(&snapshot), Some(SampleValue::Gauge(0.0)));
+        while requests.load(Ordering::SeqCst) == 1 {
+            assert!(std::time::Instant::now() < deadline, "the second test never started");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     #[cfg(not(feature = "network"))]

@@ -109,16 +109,18 @@ pub struct HardwareConfig {
     pub disk_mountpoints: Vec<PathBuf>,
     /// Where `vcgencmd` is, or whether to run it (`HEALTH_HARDWARE_VCGENCMD`).
     pub vcgencmd: VcgencmdSetting,
+    /// Where `cec-ctl` is, or whether to ask the TV for its power state (`HEALTH_HARDWARE_CEC`).
+    pub cec: CecSetting,
     /// What stands for `/sys` (`HEALTH_HARDWARE_SYSFS_ROOT`): a fixture tree in tests.
     pub sysfs_root: PathBuf,
     /// What stands for `/proc` (`HEALTH_HARDWARE_PROCFS_ROOT`).
     pub procfs_root: PathBuf,
 }
 
-/// How the hardware collector finds the Pi firmware's `vcgencmd`.
+/// How the hardware collector finds a helper program it may run: `auto`, `off` or a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VcgencmdSetting {
-    /// `auto`: `/usr/bin/vcgencmd`, then `/opt/vc/bin/vcgencmd`.
+pub enum ToolSetting {
+    /// `auto`: where the distribution installs it, when it is there (each setting says where).
     Auto,
     /// `off`: never run it.
     Off,
@@ -126,7 +128,15 @@ pub enum VcgencmdSetting {
     Path(PathBuf),
 }
 
-impl std::fmt::Display for VcgencmdSetting {
+/// How the hardware collector finds the Pi firmware's `vcgencmd`: `auto` tries
+/// `/usr/bin/vcgencmd`, then `/opt/vc/bin/vcgencmd`.
+pub type VcgencmdSetting = ToolSetting;
+
+/// How the hardware collector asks the TV for its power state: `auto` runs `/usr/bin/cec-ctl`
+/// when it and `/dev/cec0` exist.
+pub type CecSetting = ToolSetting;
+
+impl std::fmt::Display for ToolSetting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Auto => f.write_str("auto"),
@@ -149,6 +159,10 @@ pub struct NetworkConfig {
     pub speedtest_enabled: bool,
     /// Time between speed tests (`HEALTH_NETWORK_SPEEDTEST_INTERVAL`).
     pub speedtest_interval: Duration,
+    /// Whether a due speed test may run while the kiosk shows the stream
+    /// (`HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK`); `false` postpones it until the stream is not
+    /// on screen. Without a kiosk (standalone `health-server`) nothing is known to be on screen.
+    pub speedtest_during_playback: bool,
     /// Echo requests per host and run (`HEALTH_NETWORK_PING_COUNT`).
     pub ping_count: u32,
     /// Wait for each reply and for DNS (`HEALTH_NETWORK_PING_TIMEOUT`).
@@ -314,6 +328,7 @@ impl Default for HealthConfig {
                 interval: Duration::from_secs(10),
                 disk_mountpoints: Vec::new(),
                 vcgencmd: VcgencmdSetting::Auto,
+                cec: CecSetting::Auto,
                 sysfs_root: PathBuf::from("/sys"),
                 procfs_root: PathBuf::from("/proc"),
             },
@@ -322,14 +337,17 @@ impl Default for HealthConfig {
                 interval: Duration::from_secs(30),
                 ping_hosts: ["8.8.8.8", "1.1.1.1", "vimeo.com"].map(String::from).to_vec(),
                 speedtest_enabled: true,
-                speedtest_interval: Duration::from_secs(300),
+                // At most 10 MB once an hour, and never while the stream is on screen: at most
+                // 240 MB a day down (docs/configuration.md), never competing with the picture.
+                speedtest_interval: Duration::from_secs(3600),
+                speedtest_during_playback: false,
                 ping_count: 3,
                 ping_timeout: Duration::from_secs(1),
                 ping_method: PingMethodSetting::Icmp,
                 tcp_port: 443,
                 speedtest_download_url: DEFAULT_SPEEDTEST_URL.to_owned(),
                 speedtest_upload_url: None,
-                speedtest_max_bytes: 25_000_000,
+                speedtest_max_bytes: 10_000_000,
                 speedtest_timeout: Duration::from_secs(30),
                 sysfs_root: PathBuf::from("/sys"),
                 procfs_root: PathBuf::from("/proc"),

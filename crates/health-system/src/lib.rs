@@ -5,7 +5,8 @@
 //!   `disk` (real filesystems only), `process` (this exporter's own memory and CPU);
 //! - the kernel's files, re-rootable for fixtures ([`Roots`]): `thermal` (thermal zones and
 //!   hwmon), `pi` (throttling from the firmware file, `vcgencmd` or hwmon `rpi_volt`, and the
-//!   device-tree model).
+//!   device-tree model), `display` (the DRM connectors: plugged in, driven, awake, preferred mode;
+//!   and the TV's power state over HDMI-CEC with `cec-ctl`).
 //!
 //! A missing sensor is no data: its series are absent and the run succeeds. A file that exists
 //! but cannot be parsed is a problem of that run (logged with its path and content) while the
@@ -13,6 +14,7 @@
 
 mod cpu;
 mod disk;
+mod display;
 mod load;
 mod memory;
 mod pi;
@@ -46,6 +48,8 @@ pub struct HardwareOptions {
     pub disk_mountpoints: Option<Vec<PathBuf>>,
     /// Where `vcgencmd` is, or whether to use it (`HEALTH_HARDWARE_VCGENCMD`).
     pub vcgencmd: Vcgencmd,
+    /// Where `cec-ctl` is, or whether to ask the TV at all (`HEALTH_HARDWARE_CEC`).
+    pub cec: Cec,
 }
 
 /// How to find `vcgencmd`, the Pi firmware's command-line tool.
@@ -60,21 +64,41 @@ pub enum Vcgencmd {
     Path(PathBuf),
 }
 
+/// How to ask the TV for its power state over HDMI-CEC: `cec-ctl`, from v4l-utils. Each run of
+/// the collector sends the TV one CEC message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cec {
+    /// `/usr/bin/cec-ctl`, when it and `/dev/cec0` exist; any failure is no data.
+    #[default]
+    Auto,
+    /// Never ask.
+    Off,
+    /// This path, on `/dev/cec0`; a failed run is a problem of the run.
+    Path(PathBuf),
+}
+
 impl HardwareOptions {
-    /// The defaults for this interval: the real `/sys` and `/proc`, every disk, `vcgencmd` found
-    /// automatically.
+    /// The defaults for this interval: the real `/sys` and `/proc`, every disk, `vcgencmd` and
+    /// `cec-ctl` found automatically.
     pub fn new(interval: Duration) -> Self {
-        Self { interval, roots: Roots::default(), disk_mountpoints: None, vcgencmd: Vcgencmd::Auto }
+        Self {
+            interval,
+            roots: Roots::default(),
+            disk_mountpoints: None,
+            vcgencmd: Vcgencmd::Auto,
+            cec: Cec::Auto,
+        }
     }
 }
 
-/// CPU, memory, disks, temperatures, this process and Raspberry Pi throttling.
+/// CPU, memory, disks, temperatures, this process, Raspberry Pi throttling and the display.
 #[derive(Debug)]
 pub struct HardwareCollector {
     options: HardwareOptions,
     /// Kept between runs: sysinfo refreshes in place, and CPU figures are deltas.
     state: Arc<Mutex<State>>,
     pi: pi::Pi,
+    tv: display::TvPower,
 }
 
 /// The sysinfo-backed parts, used together on a blocking thread.
@@ -95,7 +119,9 @@ impl HardwareCollector {
         let process = process::ThisProcess::new(&mut system);
         let disks = disk::DiskSpace::new(options.disk_mountpoints.clone());
         let pi = pi::Pi::new(options.vcgencmd.clone());
-        Self { options, state: Arc::new(Mutex::new(State { system, cpu, process, disks })), pi }
+        let tv = display::TvPower::new(options.cec.clone());
+        let state = Arc::new(Mutex::new(State { system, cpu, process, disks }));
+        Self { options, state, pi, tv }
     }
 }
 
@@ -114,6 +140,7 @@ impl Collector for HardwareCollector {
             process::DESCRIPTIONS,
             thermal::DESCRIPTIONS,
             pi::DESCRIPTIONS,
+            display::DESCRIPTIONS,
         ]
         .concat()
     }
@@ -138,12 +165,17 @@ impl Collector for HardwareCollector {
             load::sample(&mut snapshot);
             disks.sample(&mut snapshot);
             thermal::sample(&roots, &mut snapshot);
+            display::sample(&roots, &mut snapshot);
             snapshot
         })
         .await
         .map_err(|e| CollectError::from_source("reading hardware figures", &e))?;
-        // The throttling state may need `vcgencmd`, a child process with a timeout.
-        self.pi.sample(&self.options.roots, &mut snapshot).await;
+        // The throttling state may need `vcgencmd` and the TV's power state needs `cec-ctl`: child
+        // processes with timeouts, run side by side so the run takes the longer, not the sum.
+        let (mut pi, mut tv) = (Snapshot::new(), Snapshot::new());
+        tokio::join!(self.pi.sample(&self.options.roots, &mut pi), self.tv.sample(&mut tv));
+        snapshot.extend(pi);
+        snapshot.extend(tv);
         Ok(snapshot)
     }
 }

@@ -14,3 +14,8 @@ pub(crate) fn burn(duration: Duration) {
     .join()
     .unwrap();
 }
+
+/// Serialises the tests that write and run scripts (fake `vcgencmd`, fake `cec-ctl`), across
+/// modules: a script written while another test forks can fail to execute with ETXTBSY (the
+/// forked child briefly holds the write descriptor).
+pub(crate) static SCRIPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use health_core::SampleValue;
 use health_core::testing::collect_checked;
-use health_system::{HardwareCollector, HardwareOptions, Roots, Vcgencmd};
+use health_system::{Cec, HardwareCollector, HardwareOptions, Roots, Vcgencmd};
 
 fn on_fixture(tree: &str) -> HardwareCollector {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tree);
     let mut options = HardwareOptions::new(Duration::from_secs(10));
     options.roots = Roots { sysfs: base.join("sys"), procfs: base.join("proc") };
     options.vcgencmd = Vcgencmd::Off;
+    options.cec = Cec::Off;
     HardwareCollector::new(options)
 }
 
@@ -42,6 +43,16 @@ async fn a_pi5_with_under_voltage_reports_its_throttling_model_and_temperature()
         Some(1.0)
     );
     assert_eq!(gauge(&snapshot, "cpu_temperature_celsius", &[]), Some(51.45));
+    let hdmi1 = [("connector", "HDMI-A-1")];
+    assert_eq!(gauge(&snapshot, "display_connected", &hdmi1), Some(1.0));
+    assert_eq!(gauge(&snapshot, "display_dpms_on", &hdmi1), Some(1.0));
+    assert_eq!(
+        gauge(&snapshot, "display_mode_info", &[("connector", "HDMI-A-1"), ("mode", "3840x2160")]),
+        Some(1.0)
+    );
+    assert_eq!(gauge(&snapshot, "display_connected", &[("connector", "HDMI-A-2")]), Some(0.0));
+    assert_eq!(gauge(&snapshot, "display_connected", &[("connector", "Writeback-1")]), None);
+    assert_eq!(gauge(&snapshot, "display_power_on", &[]), None, "CEC is off");
     // The sysinfo figures come from this machine, alongside.
     assert!(gauge(&snapshot, "memory_total_bytes", &[]).unwrap() > 0.0);
     let usage = gauge(&snapshot, "cpu_usage_ratio", &[]).unwrap();
@@ -54,6 +65,11 @@ async fn a_pc_reports_no_pi_series_at_all() {
     assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
     assert!(snapshot.samples().iter().all(|s| !s.name.starts_with("pi_")), "Pi series on a PC");
     assert_eq!(gauge(&snapshot, "cpu_temperature_celsius", &[]), Some(27.8));
+    // A monitor that is plugged in and driven but asleep.
+    let hdmi = [("connector", "HDMI-A-1")];
+    assert_eq!(gauge(&snapshot, "display_connected", &hdmi), Some(1.0));
+    assert_eq!(gauge(&snapshot, "display_enabled", &hdmi), Some(1.0));
+    assert_eq!(gauge(&snapshot, "display_dpms_on", &hdmi), Some(0.0));
 }
 
 #[tokio::test]
@@ -66,6 +82,7 @@ async fn an_unparsable_sensor_is_a_problem_and_the_rest_still_publishes() {
     let mut options = HardwareOptions::new(Duration::from_secs(10));
     options.roots = Roots { sysfs: dir.path().join("sys"), procfs: PathBuf::from("/nonexistent") };
     options.vcgencmd = Vcgencmd::Off;
+    options.cec = Cec::Off;
     let collector = HardwareCollector::new(options);
     let snapshot = health_core::Collector::collect(&collector).await.unwrap();
     assert_eq!(snapshot.problems().len(), 1, "{:?}", snapshot.problems());

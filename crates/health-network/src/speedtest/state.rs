@@ -1,5 +1,6 @@
 //! The speed test's persisted state (`speedtest.json`): when the last test started, the last good
-//! figures and their time, and the run counts. Pure data plus its atomic load/save; no network.
+//! figures and their time, the run counts and the bytes every test carried. Pure data plus its
+//! atomic load/save; no network.
 //!
 //! Times are wall-clock seconds since the Unix epoch, so they survive a restart. A Pi without an
 //! RTC can boot with its clock in the past: a stored start in the future counts as due, so a clock
@@ -78,6 +79,14 @@ impl Runs {
     }
 }
 
+/// Body bytes carried by every test so far, failed and cut-off ones included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Bytes {
+    pub(crate) download: u64,
+    pub(crate) upload: u64,
+}
+
 /// What `speedtest.json` holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -94,6 +103,9 @@ pub(crate) struct State {
     pub(crate) latency_seconds: Option<f64>,
     /// Runs by outcome, over the life of the state file.
     pub(crate) runs: Runs,
+    /// Bytes carried, over the life of the state file (a file written before it counted starts
+    /// at 0).
+    pub(crate) bytes: Bytes,
 }
 
 /// Seconds since the Unix epoch; 0 for a clock before 1970.
@@ -113,6 +125,12 @@ impl State {
     /// Records the start of a test at `now`.
     pub(crate) fn started(&mut self, now: SystemTime) {
         self.last_start = Some(unix_seconds(now));
+    }
+
+    /// Adds what one test carried, whatever its outcome.
+    pub(crate) fn carried(&mut self, download: u64, upload: u64) {
+        self.bytes.download = self.bytes.download.saturating_add(download);
+        self.bytes.upload = self.bytes.upload.saturating_add(upload);
     }
 
     /// Records how a test ended at `now`; the figures replace the stored ones only on success.
@@ -221,6 +239,16 @@ mod tests {
     }
 
     #[test]
+    fn a_file_from_before_the_byte_counts_loads_with_zero_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), r#"{"last_start": 42.0, "runs": {"error": 2}}"#)
+            .unwrap();
+        let state = State::load(dir.path());
+        assert_eq!(state.runs, Runs { success: 0, error: 2, timeout: 0 });
+        assert_eq!(state.bytes, Bytes::default());
+    }
+
+    #[test]
     fn save_and_load_round_trip_and_survive_corruption() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(State::load(dir.path()), State::default(), "missing file");
@@ -229,7 +257,10 @@ mod tests {
         state.finished(at(43), Err(Outcome::Error));
         state.last_success = Some(1_795_923_367.413_494);
         state.download_bytes_per_second = Some(1_446_780_190.685_629_1);
+        state.carried(10_000_000, 0);
+        state.carried(4_321, 10_000_000);
         state.save(dir.path()).unwrap();
+        assert_eq!(state.bytes, Bytes { download: 10_004_321, upload: 10_000_000 });
         assert_eq!(State::load(dir.path()), state);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "only {FILE_NAME}, no temporary file");

@@ -1,13 +1,16 @@
 //! The transfers of one speed test: a download of at most `max_bytes`, then an optional upload of
 //! `max_bytes`. Measures only; the caller bounds the whole test with its timeout and keeps the
-//! results.
+//! results. The body bytes each way are counted as they pass ([`Carried`]), so a test that fails
+//! or is cut off by the timeout still says what it cost.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Client, StatusCode, Url};
 use tokio::io::AsyncReadExt as _;
-use tokio_util::io::ReaderStream;
+use tokio_util::io::{InspectReader, ReaderStream};
 
 use super::state::{Figures, Outcome};
 use crate::SpeedtestOptions;
@@ -50,18 +53,38 @@ impl TransferError {
     }
 }
 
-/// Runs the download, then the upload if an upload URL is set. Unbounded in time: the caller
-/// wraps it in the test's timeout.
-pub(crate) async fn measure(options: &SpeedtestOptions) -> Result<Figures, TransferError> {
+/// Body bytes a test has received and sent so far; readable while it runs and after it was cut
+/// off.
+#[derive(Debug, Default)]
+pub(crate) struct Carried {
+    /// Bytes of the download's body read from the connection.
+    pub(crate) download: AtomicU64,
+    /// Bytes of the upload's body handed to the connection.
+    pub(crate) upload: AtomicU64,
+}
+
+impl Carried {
+    /// (download, upload) now.
+    pub(crate) fn get(&self) -> (u64, u64) {
+        (self.download.load(Ordering::Relaxed), self.upload.load(Ordering::Relaxed))
+    }
+}
+
+/// Runs the download, then the upload if an upload URL is set, counting the bytes in `carried`.
+/// Unbounded in time: the caller wraps it in the test's timeout.
+pub(crate) async fn measure(
+    options: &SpeedtestOptions,
+    carried: Arc<Carried>,
+) -> Result<Figures, TransferError> {
     let max_bytes = options.max_bytes.to_string();
     let download_url = options.download_url.replace(BYTES_PLACEHOLDER, &max_bytes);
     let upload_url =
         options.upload_url.as_ref().map(|url| url.replace(BYTES_PLACEHOLDER, &max_bytes));
     let client = client(&download_url, upload_url.as_deref(), options.timeout)?;
     let (download_bytes_per_second, latency) =
-        download(&client, &download_url, options.max_bytes).await?;
+        download(&client, &download_url, options.max_bytes, &carried).await?;
     let upload_bytes_per_second = match &upload_url {
-        Some(url) => Some(upload(&client, url, options.max_bytes).await?),
+        Some(url) => Some(upload(&client, url, options.max_bytes, carried).await?),
         None => None,
     };
     Ok(Figures {
@@ -103,6 +126,7 @@ async fn download(
     client: &Client,
     url: &str,
     max_bytes: u64,
+    carried: &Carried,
 ) -> Result<(f64, Duration), TransferError> {
     let start = Instant::now();
     let mut response = client.get(url).send().await?;
@@ -111,6 +135,8 @@ async fn download(
     let mut received: u64 = 0;
     while received < max_bytes {
         let Some(chunk) = response.chunk().await? else { break };
+        // The whole chunk crossed the link, even the part past `max_bytes` that is not timed.
+        carried.download.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         received = received.saturating_add(chunk.len() as u64).min(max_bytes);
     }
     let transfer = first_byte.elapsed();
@@ -124,8 +150,15 @@ async fn download(
 
 /// Uploads `bytes` zero bytes to `url` in one POST: bytes per second from the request to the
 /// response headers.
-async fn upload(client: &Client, url: &str, bytes: u64) -> Result<f64, TransferError> {
-    let reader = tokio::io::repeat(0).take(bytes);
+async fn upload(
+    client: &Client,
+    url: &str,
+    bytes: u64,
+    carried: Arc<Carried>,
+) -> Result<f64, TransferError> {
+    let reader = InspectReader::new(tokio::io::repeat(0).take(bytes), move |chunk: &[u8]| {
+        carried.upload.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+    });
     let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(reader, UPLOAD_CHUNK));
     let start = Instant::now();
     let response = client.post(url).header(CONTENT_LENGTH, bytes).body(body).send().await?;

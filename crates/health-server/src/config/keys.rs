@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use config_layers::{Minimum, Origin, access};
 
-use super::{HealthConfig, PingMethodSetting, Secret, SignedUrl, VariantSetting, VcgencmdSetting};
+use super::{HealthConfig, PingMethodSetting, Secret, SignedUrl, ToolSetting, VariantSetting};
 
 /// The variable naming the TOML file; known, but not a setting of its own.
 pub const CONFIG_FILE_VAR: &str = "HEALTH_CONFIG";
@@ -33,7 +33,8 @@ pub(crate) enum Field {
     Path(Access<PathBuf>),
     /// Comma-separated absolute paths; empty means "no restriction".
     Paths(Access<Vec<PathBuf>>),
-    Vcgencmd(Access<VcgencmdSetting>),
+    /// `auto`, `off` or an absolute path to a helper program.
+    Tool(Access<ToolSetting>),
     /// A whole number within these bounds.
     Count(Access<u32>, u32, u32),
     /// A number of bytes, at least this many.
@@ -71,7 +72,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 46] = [
+static SETTINGS: [Setting; 48] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -118,7 +119,13 @@ static SETTINGS: [Setting; 46] = [
         section: "hardware",
         name: "vcgencmd",
         meaning: "Raspberry Pi `vcgencmd` for throttling: auto (/usr/bin, then /opt/vc/bin), off, or a path.",
-        field: Field::Vcgencmd(access!(hardware.vcgencmd)),
+        field: Field::Tool(access!(hardware.vcgencmd)),
+    },
+    Setting {
+        section: "hardware",
+        name: "cec",
+        meaning: "Ask the TV over HDMI-CEC whether it is on (`cec-ctl`, one CEC message per hardware run): auto (/usr/bin/cec-ctl when /dev/cec0 exists), off, or a path.",
+        field: Field::Tool(access!(hardware.cec)),
     },
     Setting {
         section: "hardware",
@@ -159,8 +166,14 @@ static SETTINGS: [Setting; 46] = [
     Setting {
         section: "network",
         name: "speedtest_interval",
-        meaning: "Seconds between speed tests (at least 60: each test uses real bandwidth).",
+        meaning: "Seconds between speed tests (at least 60: each test uses real bandwidth; at the defaults at most 240 MB a day down).",
         field: Field::Seconds(access!(network.speedtest_interval), Minimum::AtLeast(60)),
+    },
+    Setting {
+        section: "network",
+        name: "speedtest_during_playback",
+        meaning: "Let a due speed test run while the kiosk shows the stream; false postpones it until the stream is off screen, so it never competes with the picture.",
+        field: Field::Bool(access!(network.speedtest_during_playback)),
     },
     Setting {
         section: "network",
@@ -417,7 +430,7 @@ impl Setting {
             Field::Secret(_) => "non-empty token without whitespace".to_owned(),
             Field::Path(_) => "absolute path".to_owned(),
             Field::Paths(_) => "comma-separated absolute paths".to_owned(),
-            Field::Vcgencmd(_) => "auto, off or an absolute path".to_owned(),
+            Field::Tool(_) => "auto, off or an absolute path".to_owned(),
             Field::Count(_, min, max) => format!("whole number {min}-{max}"),
             Field::Bytes(_, min) => format!("bytes >= {min}"),
             Field::Url(_) | Field::OptionalUrl(_) => "http:// or https:// URL".to_owned(),
@@ -464,7 +477,7 @@ impl Setting {
             Field::Secret(_) => "expected a non-empty token without whitespace".to_owned(),
             Field::Path(_) => "expected an absolute path".to_owned(),
             Field::Paths(_) => "expected comma-separated absolute paths".to_owned(),
-            Field::Vcgencmd(_) => "expected auto, off or an absolute path".to_owned(),
+            Field::Tool(_) => "expected auto, off or an absolute path".to_owned(),
             Field::Count(_, min, max) => format!("expected a whole number from {min} to {max}"),
             Field::Bytes(_, min) => format!("expected a whole number of bytes, at least {min}"),
             Field::Url(_) | Field::OptionalUrl(_) => {
@@ -507,7 +520,7 @@ impl Setting {
                 }
                 paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
             }
-            Field::Vcgencmd(a) => (a.get)(config).to_string(),
+            Field::Tool(a) => (a.get)(config).to_string(),
             Field::Count(a, _, _) => (a.get)(config).to_string(),
             Field::Bytes(a, _) => (a.get)(config).to_string(),
             Field::Url(a) => (a.get)(config).clone(),

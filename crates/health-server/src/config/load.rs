@@ -128,7 +128,7 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
             let paths: Option<Vec<_>> = items.iter().map(|p| parse::absolute_path_str(p)).collect();
             *(a.get_mut)(config) = paths.ok_or_else(expected)?;
         }
-        Field::Vcgencmd(a) => *(a.get_mut)(config) = parse::vcgencmd(value).ok_or_else(expected)?,
+        Field::Tool(a) => *(a.get_mut)(config) = parse::tool(value).ok_or_else(expected)?,
         Field::Count(a, min, max) => {
             let n =
                 parse::whole(value).filter(|n| (*min..=*max).contains(n)).ok_or_else(expected)?;

@@ -1,4 +1,5 @@
-//! Parsers from a layer's raw value to the exporter's own kinds: `vcgencmd`, the ping method,
+//! Parsers from a layer's raw value to the exporter's own kinds: a helper program (`vcgencmd`,
+//! `cec-ctl`), the ping method,
 //! the playlist variant, a program, a process name, the bearer token.
 //!
 //! The kinds both binaries have (booleans, seconds, ports, paths, URLs...) are
@@ -14,15 +15,15 @@ pub(crate) use config_layers::parse::{
 };
 use figment::value::Value;
 
-use super::{PingMethodSetting, Secret, VariantSetting, VcgencmdSetting};
+use super::{PingMethodSetting, Secret, ToolSetting, VariantSetting};
 
-/// `auto`, `off` (any case) or an absolute path to `vcgencmd`.
-pub(crate) fn vcgencmd(value: &Value) -> Option<VcgencmdSetting> {
+/// `auto`, `off` (any case) or an absolute path to a helper program (`vcgencmd`, `cec-ctl`).
+pub(crate) fn tool(value: &Value) -> Option<ToolSetting> {
     let text = value.as_str()?.trim();
     match text.to_ascii_lowercase().as_str() {
-        "auto" => Some(VcgencmdSetting::Auto),
-        "off" => Some(VcgencmdSetting::Off),
-        _ => absolute_path_str(text).map(VcgencmdSetting::Path),
+        "auto" => Some(ToolSetting::Auto),
+        "off" => Some(ToolSetting::Off),
+        _ => absolute_path_str(text).map(ToolSetting::Path),
     }
 }
 
@@ -97,13 +98,13 @@ mod tests {
     fn paths_must_be_absolute_and_vcgencmd_takes_auto_off_or_a_path() {
         assert_eq!(absolute_path(&text(" /sys ")), Some(PathBuf::from("/sys")));
         assert_eq!(absolute_path(&text("sys")), None);
-        assert_eq!(vcgencmd(&text("AUTO")), Some(VcgencmdSetting::Auto));
-        assert_eq!(vcgencmd(&text("off")), Some(VcgencmdSetting::Off));
+        assert_eq!(tool(&text("AUTO")), Some(ToolSetting::Auto));
+        assert_eq!(tool(&text("off")), Some(ToolSetting::Off));
         assert_eq!(
-            vcgencmd(&text("/opt/vc/bin/vcgencmd")),
-            Some(VcgencmdSetting::Path(PathBuf::from("/opt/vc/bin/vcgencmd")))
+            tool(&text("/opt/vc/bin/vcgencmd")),
+            Some(ToolSetting::Path(PathBuf::from("/opt/vc/bin/vcgencmd")))
         );
-        assert_eq!(vcgencmd(&text("vcgencmd")), None);
+        assert_eq!(tool(&text("vcgencmd")), None);
     }
 
     #[test]

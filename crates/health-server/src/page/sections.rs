@@ -307,6 +307,11 @@ pub(super) fn network(html: &mut Html, view: &View<'_>) {
             None => Cell::plain("no successful test yet"),
         }
     };
+    let speedtest = if s.value("network_speedtest_postponed") == Some(1.0) {
+        Cell::plain(format!("{}; skipped while the stream plays", speedtest.text))
+    } else {
+        speedtest
+    };
     row(html, "Speed test", &speedtest);
     close(html);
 }

@@ -7,9 +7,7 @@ use health_core::SampleValue;
 
 use super::*;
 
-/// Serialises the tests that write and run scripts: a script written while another test forks
-/// can fail to execute with ETXTBSY (the forked child briefly holds the write descriptor).
-static SCRIPTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::test_support::SCRIPTS;
 
 fn fixture(name: &str) -> Roots {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);

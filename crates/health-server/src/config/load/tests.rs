@@ -99,7 +99,7 @@ fn every_boolean_setting_rejects_a_non_boolean() {
         .filter(|s| matches!(s.field, Field::Bool(_)))
         .map(|s| s.env_name())
         .collect();
-    assert_eq!(booleans.len(), 6, "{booleans:?}");
+    assert_eq!(booleans.len(), 8, "{booleans:?}");
     for name in booleans {
         assert_eq!(
             only_problem(&from_env(&[(name.as_str(), "maybe")])),
@@ -704,4 +704,34 @@ fn bad_script_settings_name_the_variable_the_value_and_what_is_allowed() {
         ["unknown variable HEALTH_SCRIPT_PIDFILES in the environment is ignored; did you mean \
           HEALTH_SCRIPT_PIDFILE?"]
     );
+}
+
+#[test]
+fn cec_takes_auto_off_or_an_absolute_path() {
+    use crate::config::CecSetting;
+    assert_eq!(load(&from_env(&[])).config.hardware.cec, CecSetting::Auto);
+    assert_eq!(
+        load(&from_env(&[("HEALTH_HARDWARE_CEC", "OFF")])).config.hardware.cec,
+        CecSetting::Off
+    );
+    assert_eq!(
+        load(&from_env(&[("HEALTH_HARDWARE_CEC", "/opt/v4l/cec-ctl")])).config.hardware.cec,
+        CecSetting::Path("/opt/v4l/cec-ctl".into())
+    );
+    assert_eq!(
+        only_problem(&from_env(&[("HEALTH_HARDWARE_CEC", "cec-ctl")])),
+        "HEALTH_HARDWARE_CEC=cec-ctl: expected auto, off or an absolute path"
+    );
+}
+
+#[test]
+fn the_speed_test_defaults_cost_at_most_240_mb_a_day_and_wait_for_the_stream() {
+    let network = load(&from_env(&[])).config.network;
+    assert_eq!(network.speedtest_max_bytes, 10_000_000);
+    assert_eq!(network.speedtest_interval, Duration::from_secs(3600));
+    assert!(!network.speedtest_during_playback);
+    let tests_a_day = 86_400 / network.speedtest_interval.as_secs();
+    assert_eq!(tests_a_day * network.speedtest_max_bytes, 240_000_000);
+    let loaded = load(&from_env(&[("HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK", "yes")]));
+    assert!(loaded.config.network.speedtest_during_playback);
 }
