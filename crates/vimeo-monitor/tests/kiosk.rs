@@ -415,6 +415,31 @@ async fn check_config_shows_the_token_redacted() {
     assert_eq!(api.requests(), 0, "--check-config asks nothing");
 }
 
+/// `VIMEO_API_URL` with a user name, password, query string and fragment is refused, and no
+/// part of those shows, neither in `--check-config`'s report nor in the start-up error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_url_with_secrets_is_refused_without_showing_them() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let port = api.addr().port();
+    let url = format!("http://kiosk:CANARY-PW@127.0.0.1:{port}/v?key=CANARY-KEY#CANARY-FRAG");
+    let settings = Settings::new(&api, &images).set("VIMEO_API_URL", &url);
+    for args in [&["--check-config"][..], &[]] {
+        let output = run_to_exit(&settings, args).await;
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stdout}\n{stderr}");
+        let expected =
+            format!("VIMEO_API_URL=http://127.0.0.1:{port}/v: expected an http:// or https:// URL");
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains("CANARY"), "{args:?}: {text}");
+        }
+        assert_no_canary([("stdout", &*stdout), ("stderr", &*stderr)]);
+    }
+    assert_eq!(api.requests(), 0);
+}
+
 /// SIGTERM while mpv hangs (stopped) and a health check of it is waiting for its answer, with
 /// the default `PLAYER_IPC_TIMEOUT` of 5 s: still out within 5 s, the stopped mpv killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
