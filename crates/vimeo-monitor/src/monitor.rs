@@ -73,15 +73,18 @@ pub async fn run(
     let mut loads = LoadEpisode::default();
     let mut load_failures = player.load_failures();
     let mut seen_load_failures = load_failures.borrow_and_update().total;
+    let mut reports = player.reports();
     let mut player_alive = true;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     loop {
         // Wait for the next check, a stall, or the end; stay alive meanwhile. A failed load
-        // puts its image up at once and waits for the next check to retry.
+        // puts its image up at once and waits for the next check to retry; a retried stream
+        // that plays ends the episode at once, and the checks are back to every interval.
         let sleep = tokio::time::sleep(next_check);
         tokio::pin!(sleep);
         let mut stalled = false;
         loop {
+            let retrying = loads.failed > 0 && matches!(current, Screen::Stream(_));
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = &mut sleep => break,
@@ -98,6 +101,19 @@ pub async fn run(
                         log_screen(&current, &screen, failures);
                         player.show(screen.clone());
                         current = screen;
+                    }
+                }
+                changed = reports.changed(), if player_alive && retrying => {
+                    if changed.is_err() {
+                        player_alive = false;
+                        continue;
+                    }
+                    if reports.borrow_and_update().playing_well {
+                        loads.played();
+                        let soon = tokio::time::Instant::now() + policy.check_interval;
+                        if soon < sleep.deadline() {
+                            sleep.as_mut().reset(soon);
+                        }
                     }
                 }
                 _ = heartbeat.tick() => alive(&hooks),
@@ -212,6 +228,16 @@ impl LoadEpisode {
         Some(screen)
     }
 
+    /// The retried stream plays: the episode is over.
+    fn played(&mut self) {
+        tracing::info!(
+            target: "monitor",
+            "the live stream plays again after {} failed loads",
+            self.failed
+        );
+        *self = Self::default();
+    }
+
     /// Follows a check's `decision`; `playlist_error` is why its look at the playlist failed.
     fn checked(&mut self, decision: &Decision, playlist_error: Option<String>, policy: Policy) {
         if playlist_error.is_some() {
@@ -219,11 +245,7 @@ impl LoadEpisode {
         }
         if decision.failed_loads == 0 {
             if self.failed > 0 && matches!(decision.screen, Screen::Stream(_)) {
-                tracing::info!(
-                    target: "monitor",
-                    "the live stream plays again after {} failed loads",
-                    self.failed
-                );
+                self.played();
             }
             *self = Self::default();
             return;
@@ -238,7 +260,8 @@ impl LoadEpisode {
             return;
         }
         self.error_logged = true;
-        let why = self.last_error.as_deref().map(|e| format!(" (its playlist: {e})")).unwrap_or_default();
+        let why =
+            self.last_error.as_deref().map(|e| format!(" (its playlist: {e})")).unwrap_or_default();
         tracing::warn!(
             target: "monitor",
             "the live stream still cannot be opened after {} failed loads{why}: showing the \

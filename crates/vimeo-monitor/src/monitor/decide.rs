@@ -136,11 +136,8 @@ pub fn decide(
         Answer::Live { url } => {
             let (screen, failed) = if loads.playlist_ok == Some(false) {
                 let failed = loads.failed.saturating_add(1);
-                let screen = if failed >= policy.error_threshold {
-                    Screen::Error
-                } else {
-                    current.clone()
-                };
+                let screen =
+                    if failed >= policy.error_threshold { Screen::Error } else { current.clone() };
                 (screen, failed)
             } else {
                 (Screen::Stream(url.clone()), loads.failed)
@@ -293,7 +290,16 @@ mod tests {
             (offline(), error.clone(), false, 0, loads(7, None), holding.clone(), 0, 10),
             // API trouble meanwhile leaves the count as it is.
             (outage(), holding.clone(), false, 0, loads(2, None), holding.clone(), 2, 10),
-            (Answer::RateLimited { wait }, error.clone(), false, 0, loads(3, None), error.clone(), 3, 42),
+            (
+                Answer::RateLimited { wait },
+                error.clone(),
+                false,
+                0,
+                loads(3, None),
+                error.clone(),
+                3,
+                42,
+            ),
             (unauthorized(), holding, false, 0, loads(1, None), error.clone(), 1, 60),
         ];
         for (answer, current, playing, failures, loads, screen, failed_loads, next) in table {
@@ -308,7 +314,10 @@ mod tests {
                 failed_loads,
                 next_check: Duration::from_secs(next),
             };
-            assert_eq!(decision, expected, "{answer:?} on {current:?}, playing {playing}, {loads:?}");
+            assert_eq!(
+                decision, expected,
+                "{answer:?} on {current:?}, playing {playing}, {loads:?}"
+            );
         }
     }
 
@@ -345,7 +354,11 @@ mod tests {
             (Screen::Holding, 40, Screen::Error),
         ];
         for (put_back, failed, expected) in table {
-            assert_eq!(after_failed_load(&put_back, failed, POLICY), expected, "{put_back:?} {failed}");
+            assert_eq!(
+                after_failed_load(&put_back, failed, POLICY),
+                expected,
+                "{put_back:?} {failed}"
+            );
         }
     }
 

@@ -242,6 +242,9 @@ mod tests {
         let not = b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n<html>\n";
         let check = PlaylistCheck::new(Duration::from_secs(1));
         assert_eq!(check.check(&url(server(ok, true).await)).await, Ok(()));
-        assert_eq!(check.check(&url(server(not, true).await)).await, Err(PlaylistError::NotAPlaylist));
+        assert_eq!(
+            check.check(&url(server(not, true).await)).await,
+            Err(PlaylistError::NotAPlaylist)
+        );
     }
 }
