@@ -408,6 +408,32 @@ async fn a_live_stream_that_cannot_be_opened_shows_an_image_then_plays_when_it_c
     assert_no_canary_outside(&kiosk).await;
 }
 
+/// The API says live but the playlist's server never answers: mpv cannot open the stream, and
+/// after PLAYER_STALL_TIMEOUT (4 s) without a picture the holding image is back instead of a
+/// reload into the same black; retries time out on the playlist (1 s) without touching mpv,
+/// and the error image follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_server_never_answers_gives_way_to_an_image() {
+    let scene = Scene::new().await;
+    let (images, url) = (&scene.images, &scene.url);
+    let kiosk = Kiosk::start(&scene.settings());
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+
+    scene.stream.hang_playlist();
+    scene.api.set(live(url));
+    let asked = kiosk.wait_for_path(url, SCREEN).await;
+    let back = kiosk.wait_for_path(images.holding(), SCREEN).await;
+    let black = back - asked;
+    eprintln!("a playlist that never answers: the holding image back after {black:?}");
+    assert!(black < Duration::from_secs(6), "mpv tried the stream for {black:?}");
+    let entry = kiosk.entry().await.expect("mpv's playlist entry");
+    kiosk.wait_for_path(images.error(), SCREEN).await;
+    // The error image is one load after the holding image: mpv never got the stream again.
+    assert_eq!(kiosk.entry().await, Some(entry + 1), "mpv was given the stream again");
+    let log = kiosk.stderr();
+    assert!(log.contains("(its playlist: no answer within 1.0 s)"), "{log}");
+}
+
 /// Vimeo's 500 with error_code 4021 (no video) while the stream plays: the holding image, and
 /// it stays so past ERROR_THRESHOLD (2) checks; the stream state is offline, not error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -453,13 +453,7 @@ impl Supervisor {
                 // episode once). An image that cannot be shown is logged.
                 if running.stream_loaded {
                     tracing::debug!(target: "player", "mpv could not open the stream");
-                    running.stream_loaded = false;
-                    running.put_back = Some(self.last_image.clone());
-                    let put_back = self.last_image.clone();
-                    self.load_failures.send_modify(|failures| {
-                        failures.total += 1;
-                        failures.put_back = put_back;
-                    });
+                    self.stream_failed(running);
                     return;
                 }
                 tracing::warn!(target: "player", "mpv could not open the image it was given");
@@ -511,6 +505,12 @@ impl Supervisor {
             self.publish(PlayerState::Buffering, showing, false, running.mpv.pid());
         }
         if now.duration_since(running.moved_at) >= self.options.stall_timeout {
+            if running.position.is_none() {
+                // Never opened (a server that does not answer): a failed load, not a stall.
+                tracing::debug!(target: "player", "mpv has not opened the stream in time");
+                self.stream_failed(running);
+                return Ok(());
+            }
             tracing::warn!(
                 target: "player",
                 seconds = self.options.stall_timeout.as_secs_f64(),
@@ -525,6 +525,18 @@ impl Supervisor {
             let _ = self.stalls.try_send(());
         }
         Ok(())
+    }
+
+    /// The stream could not be opened: the last image goes back on screen (at the next turn of
+    /// the loop) and the monitor hears of it.
+    fn stream_failed(&mut self, running: &mut Running) {
+        running.stream_loaded = false;
+        running.put_back = Some(self.last_image.clone());
+        let put_back = self.last_image.clone();
+        self.load_failures.send_modify(|failures| {
+            failures.total += 1;
+            failures.put_back = put_back;
+        });
     }
 
     fn publish(&self, state: PlayerState, showing: Display, playing_well: bool, pid: Option<u32>) {

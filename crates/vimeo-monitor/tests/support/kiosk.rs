@@ -107,6 +107,11 @@ impl Stream {
         self.server.answer_status("live.m3u8", status);
     }
 
+    /// Requests for the playlist are accepted and never answered from now on.
+    pub fn hang_playlist(&self) {
+        self.server.hang("live.m3u8");
+    }
+
     /// The playlist is served again.
     pub fn serve_playlist(&self) {
         self.server.clear_rules();
