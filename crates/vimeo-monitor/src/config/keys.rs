@@ -120,7 +120,7 @@ static SETTINGS: [Setting; 18] = [
     Setting {
         name: "ERROR_THRESHOLD",
         alias: None,
-        meaning: "Failed checks in a row before the error image is shown.",
+        meaning: "Failed checks in a row, or failed loads of a live stream that cannot be opened, before the error image is shown.",
         required: None,
         field: Field::Count(access!(vimeo.error_threshold), 1, 100),
     },
