@@ -286,7 +286,7 @@ mod tests {
             (live(), error.clone(), false, 0, loads(4, Some(true)), stream.clone(), 4, 40),
             (live(), stream.clone(), false, 0, loads(4, Some(true)), stream.clone(), 4, 40),
             // A stream that plays ends the episode; so does an offline answer.
-            (live(), stream.clone(), true, 0, loads(4, None), stream.clone(), 0, 10),
+            (live(), stream.clone(), true, 0, loads(4, None), stream, 0, 10),
             (offline(), error.clone(), false, 0, loads(7, None), holding.clone(), 0, 10),
             // API trouble meanwhile leaves the count as it is.
             (outage(), holding.clone(), false, 0, loads(2, None), holding.clone(), 2, 10),
@@ -300,7 +300,7 @@ mod tests {
                 3,
                 42,
             ),
-            (unauthorized(), holding, false, 0, loads(1, None), error.clone(), 1, 60),
+            (unauthorized(), holding, false, 0, loads(1, None), error, 1, 60),
         ];
         for (answer, current, playing, failures, loads, screen, failed_loads, next) in table {
             let decision = decide(&answer, &current, playing, failures, loads, POLICY);
