@@ -136,7 +136,7 @@ static SETTINGS: [Setting; 18] = [
     Setting {
         name: "ERROR_IMAGE",
         alias: Some("ERROR_IMAGE_PATH"),
-        meaning: "Image shown while the Vimeo API cannot be used.",
+        meaning: "Image shown while the Vimeo API cannot be used, or the live stream cannot be opened.",
         required: Some(
             "set it to the absolute path of the image shown when the API cannot be used",
         ),
