@@ -438,6 +438,18 @@ impl Supervisor {
         }
     }
 
+    /// The stream could not be opened: the last image goes back on screen (at the next turn of
+    /// the loop) and the monitor hears of it.
+    fn stream_failed(&mut self, running: &mut Running) {
+        running.stream_loaded = false;
+        running.put_back = Some(self.last_image.clone());
+        let put_back = self.last_image.clone();
+        self.load_failures.send_modify(|failures| {
+            failures.total += 1;
+            failures.put_back = put_back;
+        });
+    }
+
     fn on_event(&mut self, running: &mut Running, event: &MpvEvent) {
         // The stream is wanted, and loaded rather than an image put back in its place.
         let wanted_stream =
@@ -525,18 +537,6 @@ impl Supervisor {
             let _ = self.stalls.try_send(());
         }
         Ok(())
-    }
-
-    /// The stream could not be opened: the last image goes back on screen (at the next turn of
-    /// the loop) and the monitor hears of it.
-    fn stream_failed(&mut self, running: &mut Running) {
-        running.stream_loaded = false;
-        running.put_back = Some(self.last_image.clone());
-        let put_back = self.last_image.clone();
-        self.load_failures.send_modify(|failures| {
-            failures.total += 1;
-            failures.put_back = put_back;
-        });
     }
 
     fn publish(&self, state: PlayerState, showing: Display, playing_well: bool, pid: Option<u32>) {
