@@ -3,18 +3,31 @@
 //! It logs one line per change (live → offline, a new configuration problem, the error image),
 //! never one per poll, and proves it is alive to systemd's watchdog only from inside the loop, so a
 //! loop that hangs gets the kiosk restarted.
+//!
+//! A live stream that mpv cannot open is an episode: the player puts the last image back and
+//! says so, the loop counts the failed loads, retries at each check with the fresh URL the API
+//! gives (once its playlist answers, [`playlist`]), shows the error image from
+//! `ERROR_THRESHOLD` failed loads on, and logs the episode's start, its error image and its end,
+//! not each retry.
 
+use std::future::Future;
 use std::time::Duration;
 
 use health_script::{ApiResult, ScriptHealth, StreamState};
+use tokio::time::Interval;
 use tokio_util::sync::CancellationToken;
 
-use crate::player::supervisor::Player;
+use crate::player::supervisor::{LoadFailures, Player};
 use crate::vimeo::{Answer, Checked, VimeoClient};
 
 mod decide;
+pub mod playlist;
 
-pub use decide::{Decision, Policy, Screen, decide};
+pub use decide::{
+    Decision, Loads, MAX_RETRY_INTERVAL, Policy, Screen, after_failed_load, check_playlist_first,
+    decide,
+};
+use playlist::{PLAYLIST_TIMEOUT, PlaylistCheck};
 
 /// Told the playback URL while live, `None` otherwise.
 pub type StreamHook = Box<dyn Fn(Option<&str>) + Send>;
@@ -52,37 +65,84 @@ pub async fn run(
     hooks: Hooks,
     cancel: CancellationToken,
 ) {
+    let playlists = PlaylistCheck::new(PLAYLIST_TIMEOUT.min(policy.check_interval));
     let mut current = Screen::Holding;
     let mut failures = 0u32;
     let mut next_check = Duration::ZERO;
     let mut last_problem: Option<String> = None;
+    let mut loads = LoadEpisode::default();
+    let mut load_failures = player.load_failures();
+    let mut seen_load_failures = load_failures.borrow_and_update().total;
+    let mut reports = player.reports();
+    let mut player_alive = true;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     loop {
-        // Wait for the next check, a stall, or the end; stay alive meanwhile.
+        // Wait for the next check, a stall, or the end; stay alive meanwhile. A failed load
+        // puts its image up at once and waits for the next check to retry; a retried stream
+        // that plays ends the episode at once, and the checks are back to every interval.
         let sleep = tokio::time::sleep(next_check);
         tokio::pin!(sleep);
         let mut stalled = false;
         loop {
+            let retrying = loads.failed > 0 && matches!(current, Screen::Stream(_));
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = &mut sleep => break,
                 () = player.stalled() => { stalled = true; break; }
+                changed = load_failures.changed(), if player_alive => {
+                    if changed.is_err() {
+                        player_alive = false;
+                        continue;
+                    }
+                    let failed = load_failures.borrow_and_update().clone();
+                    let new = failed.total.saturating_sub(seen_load_failures);
+                    seen_load_failures = failed.total;
+                    if let Some(screen) = loads.failed(new, &failed, &current, policy) {
+                        log_screen(&current, &screen, failures);
+                        player.show(screen.clone());
+                        current = screen;
+                    }
+                }
+                changed = reports.changed(), if player_alive && retrying => {
+                    if changed.is_err() {
+                        player_alive = false;
+                        continue;
+                    }
+                    if reports.borrow_and_update().playing_well {
+                        loads.played();
+                        let soon = tokio::time::Instant::now() + policy.check_interval;
+                        if soon < sleep.deadline() {
+                            sleep.as_mut().reset(soon);
+                        }
+                    }
+                }
                 _ = heartbeat.tick() => alive(&hooks),
             }
         }
-        let check = client.check();
-        tokio::pin!(check);
-        let checked = loop {
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                checked = &mut check => break checked,
-                _ = heartbeat.tick() => alive(&hooks),
-            }
+        let Some(checked) = alive_while(client.check(), &hooks, &mut heartbeat, &cancel).await
+        else {
+            return;
         };
         record_request(&hooks, &checked);
         let playing = player.report().playing_well && !stalled;
-        let decision = decide(&checked.answer, &current, playing, failures, policy);
+        let mut these_loads = Loads { failed: loads.failed, playlist_ok: None };
+        let mut playlist_error = None;
+        if let Answer::Live { url } = &checked.answer
+            && check_playlist_first(&checked.answer, &current, playing, loads.failed)
+        {
+            let look = playlists.check(url);
+            let Some(looked) = alive_while(look, &hooks, &mut heartbeat, &cancel).await else {
+                return;
+            };
+            these_loads.playlist_ok = Some(looked.is_ok());
+            if let Err(e) = looked {
+                tracing::debug!(target: "monitor", "the playlist of {url} does not answer: {e}");
+                playlist_error = Some(e.to_string());
+            }
+        }
+        let decision = decide(&checked.answer, &current, playing, failures, these_loads, policy);
         log_change(&checked.answer, &current, &decision, failures, policy, &mut last_problem);
+        loads.checked(&decision, playlist_error, policy);
         if stalled && matches!(decision.screen, Screen::Stream(_)) {
             tracing::info!(target: "monitor", "loading a fresh playback URL after the stall");
             player.reload(decision.screen.clone());
@@ -90,17 +150,17 @@ pub async fn run(
             player.show(decision.screen.clone());
         }
         if let Some(on_stream) = &hooks.on_stream {
-            match &decision.screen {
-                Screen::Stream(url) => on_stream(Some(url.expose())),
+            // While its loads fail, the stream collectors keep watching the URL: they tell why.
+            match (&decision.screen, &checked.answer) {
+                (Screen::Stream(url), _) => on_stream(Some(url.expose())),
+                (_, Answer::Live { url }) if decision.failed_loads > 0 => {
+                    on_stream(Some(url.expose()));
+                }
                 _ => on_stream(None),
             }
         }
         if let Some(health) = &hooks.health {
-            health.set_stream_state(match decision.screen {
-                Screen::Stream(_) => StreamState::Live,
-                Screen::Holding => StreamState::Offline,
-                Screen::Error => StreamState::Error,
-            });
+            health.set_stream_state(stream_state(&decision));
             health.tick();
         }
         alive(&hooks);
@@ -110,9 +170,129 @@ pub async fn run(
     }
 }
 
+/// What the API says about the event, from the decision it led to. A live event whose stream
+/// cannot be opened stays `live` while the screen shows an image (the holding image, then the
+/// error image): `script_healthy` is 0 and the "live event not playing" alert fires, which is
+/// what the operator must hear. An API that fails is `error`.
+fn stream_state(decision: &Decision) -> StreamState {
+    match decision.screen {
+        Screen::Stream(_) => StreamState::Live,
+        _ if decision.failed_loads > 0 && decision.consecutive_failures == 0 => StreamState::Live,
+        Screen::Holding => StreamState::Offline,
+        Screen::Error => StreamState::Error,
+    }
+}
+
+/// Failed loads of the live stream in a row, and what of them has been logged: the episode's
+/// start, its error image and its end, each once.
+#[derive(Debug, Default)]
+struct LoadEpisode {
+    /// Failed loads in a row.
+    failed: u32,
+    /// The error image has been logged in this episode.
+    error_logged: bool,
+    /// Why the last look at the playlist failed, for the error image's line.
+    last_error: Option<String>,
+}
+
+impl LoadEpisode {
+    /// `new` more loads failed and the player put `failed.put_back` back: what goes on screen
+    /// now, or `None` when the stream was not what the monitor asked for (a late report).
+    fn failed(
+        &mut self,
+        new: u64,
+        failed: &LoadFailures,
+        current: &Screen,
+        policy: Policy,
+    ) -> Option<Screen> {
+        let Screen::Stream(url) = current else { return None };
+        if new == 0 {
+            return None;
+        }
+        let before = self.failed;
+        self.failed = self.failed.saturating_add(u32::try_from(new).unwrap_or(u32::MAX));
+        let screen = after_failed_load(&failed.put_back, self.failed, policy);
+        if before == 0 {
+            tracing::warn!(
+                target: "monitor",
+                "the live stream cannot be opened (mpv could not load {url}): showing the {} \
+                 image, retrying at each check with a fresh URL; the error image after {} \
+                 failed loads",
+                screen.name(),
+                policy.error_threshold
+            );
+        } else {
+            tracing::debug!(target: "monitor", failed = self.failed, "mpv could not load {url}");
+        }
+        self.note_error_image(&screen, policy);
+        Some(screen)
+    }
+
+    /// The retried stream plays: the episode is over.
+    fn played(&mut self) {
+        tracing::info!(
+            target: "monitor",
+            "the live stream plays again after {} failed loads",
+            self.failed
+        );
+        *self = Self::default();
+    }
+
+    /// Follows a check's `decision`; `playlist_error` is why its look at the playlist failed.
+    fn checked(&mut self, decision: &Decision, playlist_error: Option<String>, policy: Policy) {
+        if playlist_error.is_some() {
+            self.last_error = playlist_error;
+        }
+        if decision.failed_loads == 0 {
+            if self.failed > 0 && matches!(decision.screen, Screen::Stream(_)) {
+                self.played();
+            }
+            *self = Self::default();
+            return;
+        }
+        self.failed = decision.failed_loads;
+        self.note_error_image(&decision.screen, policy);
+    }
+
+    /// Logs the error image once per episode, with why and how often it is retried.
+    fn note_error_image(&mut self, screen: &Screen, policy: Policy) {
+        if self.error_logged || *screen != Screen::Error {
+            return;
+        }
+        self.error_logged = true;
+        let why =
+            self.last_error.as_deref().map(|e| format!(" (its playlist: {e})")).unwrap_or_default();
+        tracing::warn!(
+            target: "monitor",
+            "the live stream still cannot be opened after {} failed loads{why}: showing the \
+             error image; retrying {} s later, then less and less often, at least every {} s",
+            self.failed,
+            policy.retry_interval(self.failed).as_secs(),
+            MAX_RETRY_INTERVAL.as_secs()
+        );
+    }
+}
+
 fn alive(hooks: &Hooks) {
     if let Some(alive) = &hooks.alive {
         alive();
+    }
+}
+
+/// Runs `work` to its end while telling the watchdog the loop is alive; `None` on `cancel`.
+async fn alive_while<T>(
+    work: impl Future<Output = T>,
+    hooks: &Hooks,
+    heartbeat: &mut Interval,
+    cancel: &CancellationToken,
+) -> Option<T> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return None,
+            done = &mut work => return Some(done),
+            _ = heartbeat.tick() => alive(hooks),
+        }
     }
 }
 
@@ -168,15 +348,20 @@ fn log_change(
             }
         }
     }
-    if before.name() != decision.screen.name() {
+    log_screen(before, &decision.screen, decision.consecutive_failures);
+}
+
+/// One line when the screen changes.
+fn log_screen(before: &Screen, after: &Screen, failures: u32) {
+    if before.name() != after.name() {
         tracing::info!(
             target: "monitor",
             from = before.name(),
-            to = decision.screen.name(),
-            failures = decision.consecutive_failures,
+            to = after.name(),
+            failures,
             "screen: {} → {}",
             before.name(),
-            decision.screen.name()
+            after.name()
         );
     }
 }

@@ -310,6 +310,156 @@ async fn a_stalled_stream_is_reloaded_with_a_fresh_url() {
         .await;
 }
 
+/// What mpv shows, looked at every 20 ms: its path, or `None` while it is idle (a black window).
+async fn showing(kiosk: &Kiosk) -> Option<String> {
+    let idle = kiosk.property("idle-active").await.and_then(|v| v.as_bool());
+    if idle == Some(true) { None } else { kiosk.path().await }
+}
+
+/// Watches mpv until `until` says stop; returns the longest time it was idle meanwhile.
+async fn longest_idle(kiosk: &Kiosk, within: Duration, until: impl Fn(&str) -> bool) -> Duration {
+    let deadline = Instant::now() + within;
+    let (mut longest, mut idle_since) = (Duration::ZERO, None::<Instant>);
+    loop {
+        assert!(Instant::now() < deadline, "not within {within:?}: last idle run {longest:?}");
+        match showing(kiosk).await {
+            None => {
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                longest = longest.max(since.elapsed());
+            }
+            Some(path) => {
+                idle_since = None;
+                if until(&path) {
+                    return longest;
+                }
+            }
+        }
+        tokio::time::sleep(kiosk::POLL).await;
+    }
+}
+
+/// The API says live but the stream's playlist answers 404: the holding image goes back at once
+/// (mpv is never left idle for more than a moment), the error image follows within
+/// ERROR_THRESHOLD checks, retries while it shows look at the playlist without touching mpv,
+/// and once the playlist answers again the stream plays. The episode is logged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_stream_that_cannot_be_opened_shows_an_image_then_plays_when_it_can() {
+    const THRESHOLD: usize = 3;
+    let scene = Scene::new().await;
+    let (images, url) = (&scene.images, &scene.url);
+    let settings = scene.settings().health(free_port()).set("ERROR_THRESHOLD", "3");
+    let kiosk = Kiosk::start(&settings);
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+
+    // Live, right after a check, so that every check from here on is answered live.
+    scene.stream.refuse_playlist(404);
+    let before = scene.api.requests();
+    kiosk.wait_for("a check", SCREEN, async || (scene.api.requests() > before).then_some(())).await;
+    scene.api.set(live(url));
+    let live_from = scene.api.requests();
+    let idle = longest_idle(&kiosk, SCREEN, |path| path == images.error()).await;
+    let checks = scene.api.requests() - live_from;
+    eprintln!(
+        "404 playlist: the error image after {checks} live answers; mpv idle at most {idle:?}"
+    );
+    assert!(checks <= THRESHOLD, "{checks} checks before the error image");
+    assert!(idle < Duration::from_secs(1), "mpv idle (a black screen) for {idle:?}");
+    kiosk
+        .wait_for_metrics("live, the player idle on an image, unhealthy", METRICS, |m| {
+            m.is(STREAM_STATE, &[("state", "live")], 1.0)
+                && m.is(PLAYER_STATE, &[("state", "idle")], 1.0)
+                && m.is(HEALTHY, &[], 0.0)
+        })
+        .await;
+
+    // Retries while the error image shows (2 s, then 4 s apart) look at the playlist and never
+    // load mpv: no black flash. The second check after the error image follows a whole retry.
+    let entry = kiosk.entry().await.expect("mpv's playlist entry");
+    let looks = || kiosk.stderr().matches("does not answer: HTTP 404").count();
+    let (checked, looked) = (scene.api.requests(), looks());
+    kiosk
+        .wait_for("two retries", SCREEN, async || {
+            (scene.api.requests() >= checked + 2).then_some(())
+        })
+        .await;
+    assert!(looks() > looked, "the retry did not look at the playlist");
+    assert_eq!(kiosk.entry().await, Some(entry), "mpv was given the stream again");
+    assert_eq!(kiosk.path().await.as_deref(), Some(images.error()));
+
+    // The playlist answers again: the next retry plays the stream (backing off 2 s, then 4 s).
+    scene.stream.serve_playlist();
+    let idle = longest_idle(&kiosk, Duration::from_secs(20), |path| path == url.as_str()).await;
+    assert!(idle < Duration::from_secs(1), "mpv idle for {idle:?} before the stream");
+    kiosk.wait_until_playing(url, PLAY).await;
+    kiosk
+        .wait_for_metrics("live, playing, healthy", METRICS, |m| {
+            consistent(m, "live") && m.is(PLAYER_STATE, &[("state", "playing")], 1.0)
+        })
+        .await;
+
+    let log = kiosk.stderr();
+    for (line, times) in [
+        ("the live stream cannot be opened", 1),
+        ("the live stream still cannot be opened after 3 failed loads (its playlist: HTTP 404)", 1),
+        ("the live stream plays again after", 1),
+    ] {
+        assert_eq!(log.matches(line).count(), times, "{line:?} in:\n{log}");
+    }
+    assert_no_canary_outside(&kiosk).await;
+}
+
+/// The API says live but the playlist's server never answers: mpv cannot open the stream, and
+/// after PLAYER_STALL_TIMEOUT (4 s) without a picture the holding image is back instead of a
+/// reload into the same black; retries time out on the playlist (1 s) without touching mpv,
+/// and the error image follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_server_never_answers_gives_way_to_an_image() {
+    let scene = Scene::new().await;
+    let (images, url) = (&scene.images, &scene.url);
+    let kiosk = Kiosk::start(&scene.settings());
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+
+    scene.stream.hang_playlist();
+    scene.api.set(live(url));
+    let asked = kiosk.wait_for_path(url, SCREEN).await;
+    let back = kiosk.wait_for_path(images.holding(), SCREEN).await;
+    let black = back - asked;
+    eprintln!("a playlist that never answers: the holding image back after {black:?}");
+    assert!(black < Duration::from_secs(6), "mpv tried the stream for {black:?}");
+    let entry = kiosk.entry().await.expect("mpv's playlist entry");
+    kiosk.wait_for_path(images.error(), SCREEN).await;
+    // The error image is one load after the holding image: mpv never got the stream again.
+    assert_eq!(kiosk.entry().await, Some(entry + 1), "mpv was given the stream again");
+    let log = kiosk.stderr();
+    assert!(log.contains("(its playlist: no answer within 1.0 s)"), "{log}");
+}
+
+/// Vimeo's 500 with error_code 4021 (no video) while the stream plays: the holding image, and
+/// it stays so past ERROR_THRESHOLD (2) checks; the stream state is offline, not error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_with_no_video_shows_the_holding_image() {
+    let scene = Scene::new().await;
+    let kiosk = scene.playing(&scene.settings().health(free_port()), PLAY).await;
+    scene.api.set(Reply::NoVideo { error_code: 4021 });
+    kiosk.wait_for_path(scene.images.holding(), SCREEN).await;
+    let before = scene.api.requests();
+    kiosk
+        .wait_for("three more checks", SCREEN, async || {
+            (scene.api.requests() >= before + 3).then_some(())
+        })
+        .await;
+    assert_eq!(kiosk.path().await.as_deref(), Some(scene.images.holding()));
+    kiosk
+        .wait_for_metrics("offline, healthy, no server error counted", METRICS, |m| {
+            consistent(m, "offline")
+                && m.value(API_REQUESTS, &[("result", "offline")]) >= Some(3.0)
+                && m.is(API_REQUESTS, &[("result", "server_error")], 0.0)
+        })
+        .await;
+    let log = kiosk.stderr();
+    assert!(log.contains("the event has no video to stream (HTTP 500, error_code 4021)"), "{log}");
+}
+
 /// SIGTERM: exit 0 within 5 s, mpv and every other child gone, the metrics port closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_everything_within_five_seconds() {
@@ -413,6 +563,31 @@ async fn check_config_shows_the_token_redacted() {
     assert!(stdout.contains("CHECK_INTERVAL=1"), "{stdout}");
     assert_no_canary([("stdout", &*stdout), ("stderr", &*stderr)]);
     assert_eq!(api.requests(), 0, "--check-config asks nothing");
+}
+
+/// `VIMEO_API_URL` with a user name, password, query string and fragment is refused, and no
+/// part of those shows, neither in `--check-config`'s report nor in the start-up error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_url_with_secrets_is_refused_without_showing_them() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let port = api.addr().port();
+    let url = format!("http://kiosk:CANARY-PW@127.0.0.1:{port}/v?key=CANARY-KEY#CANARY-FRAG");
+    let settings = Settings::new(&api, &images).set("VIMEO_API_URL", &url);
+    for args in [&["--check-config"][..], &[]] {
+        let output = run_to_exit(&settings, args).await;
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stdout}\n{stderr}");
+        let expected =
+            format!("VIMEO_API_URL=http://127.0.0.1:{port}/v: expected an http:// or https:// URL");
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains("CANARY"), "{args:?}: {text}");
+        }
+        assert_no_canary([("stdout", &*stdout), ("stderr", &*stderr)]);
+    }
+    assert_eq!(api.requests(), 0);
 }
 
 /// SIGTERM while mpv hangs (stopped) and a health check of it is waiting for its answer, with

@@ -115,6 +115,20 @@ async fn every_answer_of_the_api_is_classified_through_http() {
             Box::new(|a| *a == Answer::Offline { why: OfflineReason::AvailableSoon }),
         ),
         (
+            Reply::NoVideo { error_code: 4020 },
+            "offline",
+            Box::new(|a| {
+                *a == Answer::Offline { why: OfflineReason::NothingToStream { error_code: 4020 } }
+            }),
+        ),
+        (
+            Reply::NoVideo { error_code: 4021 },
+            "offline",
+            Box::new(|a| {
+                *a == Answer::Offline { why: OfflineReason::NothingToStream { error_code: 4021 } }
+            }),
+        ),
+        (
             Reply::RateLimited { retry_after: Some(3), reset: None },
             "rate_limited",
             Box::new(|a| *a == Answer::RateLimited { wait: Duration::from_secs(3) }),
@@ -248,6 +262,7 @@ async fn final_answers_are_never_retried() {
         live(),
         Reply::NotStarted,
         Reply::AvailableSoon,
+        Reply::NoVideo { error_code: 4021 },
         Reply::Unauthorized,
         Reply::Forbidden,
         Reply::NotFound,

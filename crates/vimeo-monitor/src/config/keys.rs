@@ -120,7 +120,7 @@ static SETTINGS: [Setting; 18] = [
     Setting {
         name: "ERROR_THRESHOLD",
         alias: None,
-        meaning: "Failed checks in a row before the error image is shown.",
+        meaning: "Failed checks in a row, or failed loads of a live stream that cannot be opened, before the error image is shown.",
         required: None,
         field: Field::Count(access!(vimeo.error_threshold), 1, 100),
     },
@@ -136,7 +136,7 @@ static SETTINGS: [Setting; 18] = [
     Setting {
         name: "ERROR_IMAGE",
         alias: Some("ERROR_IMAGE_PATH"),
-        meaning: "Image shown while the Vimeo API cannot be used.",
+        meaning: "Image shown while the Vimeo API cannot be used, or the live stream cannot be opened.",
         required: Some(
             "set it to the absolute path of the image shown when the API cannot be used",
         ),
@@ -281,6 +281,12 @@ impl Setting {
         matches!(self.field, Field::Token(_))
     }
 
+    /// Whether its value is a URL, shown only through [`health_core::redact::url`]: a user name,
+    /// password or query string in it may be a secret.
+    pub fn is_url(&self) -> bool {
+        matches!(self.field, Field::Url(_))
+    }
+
     /// Whether the kiosk cannot start without it.
     pub fn is_required(&self) -> bool {
         self.required.is_some()
@@ -371,12 +377,13 @@ impl Setting {
         }
     }
 
-    /// Its value in `config`, in environment syntax; the token shows as `<redacted>`, and an
-    /// unset one as `None`.
+    /// Its value in `config`, in environment syntax; the token shows as `<redacted>`, a URL
+    /// without user name, password or query string, and an unset one as `None`.
     pub fn value_in(&self, config: &KioskConfig) -> Option<String> {
         Some(match &self.field {
             Field::Token(a) => (a.get)(config).to_string(),
-            Field::EventId(a) | Field::Url(a) | Field::LogLevel(a) => (a.get)(config).clone(),
+            Field::EventId(a) | Field::LogLevel(a) => (a.get)(config).clone(),
+            Field::Url(a) => health_core::redact::url((a.get)(config)),
             Field::Seconds(a, _) => (a.get)(config).as_secs_f64().to_string(),
             Field::Count(a, _, _) => (a.get)(config).to_string(),
             Field::Image(a) => (a.get)(config).display().to_string(),

@@ -85,9 +85,18 @@ impl Found {
         keys::key_in(&self.origin, self.name)
     }
 
-    /// The value as the user wrote it in its layer, for messages; the token never shows.
+    /// The value as the user wrote it in its layer, for messages; the token never shows, and a
+    /// URL shows without its user name, password, query string and fragment.
     fn text(&self, setting: &Setting) -> String {
-        config_layers::written(&self.value, &self.origin, setting.is_secret())
+        let text = config_layers::written(&self.value, &self.origin, setting.is_secret());
+        if !setting.is_url() {
+            return text;
+        }
+        // TOML shows it quoted.
+        match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(inner) => format!("\"{}\"", health_core::redact::url(inner)),
+            None => health_core::redact::url(&text),
+        }
     }
 
     fn is_empty(&self) -> bool {

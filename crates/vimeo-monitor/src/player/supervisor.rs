@@ -2,6 +2,11 @@
 //! exits, killed as a process group and restarted when it stops answering, and a stall (playback
 //! not moving while live) reported so the monitor fetches a fresh URL.
 //!
+//! A stream mpv cannot open (a playlist answering 404 or 403, an expired signature, garbage)
+//! would leave it idle, a black window. Instead the picture shown before the stream was asked
+//! for (the holding or the error image) goes back on screen at once, and the failed load is
+//! reported ([`Player::load_failures`]) so that the monitor retries with a fresh URL.
+//!
 //! One task owns the [`Mpv`]; the rest of the kiosk talks to it through a [`Player`] handle: a
 //! `watch` channel down (what to show) and a `watch` channel up (what is shown), so neither side
 //! ever waits on the other.
@@ -89,6 +94,15 @@ pub struct PlayerReport {
     pub pid: Option<u32>,
 }
 
+/// Failed loads of the stream so far, and the picture put back on screen after the last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailures {
+    /// Loads of the stream that mpv could not open, since the player started.
+    pub total: u64,
+    /// The image shown instead: [`Screen::Holding`] or [`Screen::Error`].
+    pub put_back: Screen,
+}
+
 /// What the monitor wants on screen; a new `generation` reloads even the same screen.
 #[derive(Debug, Clone, PartialEq)]
 struct Want {
@@ -102,6 +116,7 @@ pub struct Player {
     want: watch::Sender<Want>,
     report: watch::Receiver<PlayerReport>,
     stalls: mpsc::Receiver<()>,
+    load_failures: watch::Receiver<LoadFailures>,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -118,17 +133,28 @@ impl Player {
             pid: None,
         });
         let (stall_tx, stall_rx) = mpsc::channel(1);
+        let (failures_tx, failures_rx) =
+            watch::channel(LoadFailures { total: 0, put_back: Screen::Holding });
         let cancel = CancellationToken::new();
         let supervisor = Supervisor {
             options,
             want: want_rx,
             report: report_tx,
             stalls: stall_tx,
+            load_failures: failures_tx,
+            last_image: Screen::Holding,
             health,
             cancel: cancel.clone(),
         };
         let task = tokio::spawn(supervisor.run());
-        Self { want: want_tx, report: report_rx, stalls: stall_rx, cancel, task }
+        Self {
+            want: want_tx,
+            report: report_rx,
+            stalls: stall_rx,
+            load_failures: failures_rx,
+            cancel,
+            task,
+        }
     }
 
     /// Shows `screen`; nothing happens when it is already what is wanted.
@@ -168,6 +194,14 @@ impl Player {
         }
     }
 
+    /// A receiver of failed stream loads, changed at each one: mpv could not open the stream and
+    /// the picture named in it went back on screen. Fetch a fresh URL and show it again. A
+    /// receiver of its own, so that the monitor can wait for it and for [`stalled`](Self::stalled)
+    /// at once; counted, so that no failure is missed while the monitor is busy.
+    pub fn load_failures(&self) -> watch::Receiver<LoadFailures> {
+        self.load_failures.clone()
+    }
+
     /// Stops the player (SIGTERM, SIGKILL after the grace period) and the supervisor.
     pub async fn shutdown(self) {
         self.cancel.cancel();
@@ -183,6 +217,10 @@ struct Supervisor {
     want: watch::Receiver<Want>,
     report: watch::Sender<PlayerReport>,
     stalls: mpsc::Sender<()>,
+    load_failures: watch::Sender<LoadFailures>,
+    /// The image last loaded (at first the holding image): what goes back on screen when the
+    /// stream cannot be opened.
+    last_image: Screen,
     health: Option<ScriptHealth>,
     cancel: CancellationToken,
 }
@@ -194,6 +232,12 @@ struct Running {
     started: Instant,
     /// The generation loaded, and whether its screen has appeared.
     loaded: Option<u64>,
+    /// The last load was of the stream (not of an image): a load error is the stream's.
+    stream_loaded: bool,
+    /// The stream could not be opened: this image goes back on screen (done by `apply_want`).
+    put_back: Option<Screen>,
+    /// The image put back, while it is on screen: the monitor asking for it loads nothing.
+    put_back_shown: Option<Screen>,
     /// Live playback: the last position and when it last moved.
     position: Option<f64>,
     moved_at: Instant,
@@ -297,6 +341,9 @@ impl Supervisor {
             events,
             started: Instant::now(),
             loaded: None,
+            stream_loaded: false,
+            put_back: None,
+            put_back_shown: None,
             position: None,
             moved_at: Instant::now(),
             quality: Quality::default(),
@@ -360,10 +407,19 @@ impl Supervisor {
         }
     }
 
-    /// Loads what is wanted if it is not what was loaded.
+    /// Puts an image back after a failed stream load, then loads what is wanted if it is not
+    /// what was loaded.
     async fn apply_want(&mut self, running: &mut Running) -> Result<(), Trouble> {
+        if let Some(image) = running.put_back.take() {
+            self.put_back(running, image).await?;
+        }
         let want = self.want.borrow_and_update().clone();
         if running.loaded == Some(want.generation) {
+            return Ok(());
+        }
+        if running.put_back_shown.as_ref() == Some(&want.screen) {
+            // The monitor now asks for the image put back: it is on screen already.
+            running.loaded = Some(want.generation);
             return Ok(());
         }
         let target = match &want.screen {
@@ -375,6 +431,11 @@ impl Supervisor {
             Ok(()) => {
                 tracing::info!(target: "player", screen = want.screen.name(), "loading");
                 running.loaded = Some(want.generation);
+                running.stream_loaded = matches!(want.screen, Screen::Stream(_));
+                running.put_back_shown = None;
+                if !running.stream_loaded {
+                    self.last_image = want.screen.clone();
+                }
                 running.position = None;
                 running.moved_at = Instant::now();
                 let (state, showing) = match want.screen {
@@ -400,8 +461,46 @@ impl Supervisor {
         }
     }
 
+    /// Shows `image` again after the stream could not be opened, without changing what is
+    /// wanted: the monitor decides what comes next.
+    async fn put_back(&mut self, running: &mut Running, image: Screen) -> Result<(), Trouble> {
+        let (target, showing) = match &image {
+            Screen::Error => (&self.options.error_image, Display::Error),
+            _ => (&self.options.holding_image, Display::Holding),
+        };
+        match running.mpv.load(&target.display().to_string()).await {
+            Ok(()) => {
+                tracing::debug!(target: "player", screen = image.name(), "putting the image back");
+                running.stream_loaded = false;
+                running.put_back_shown = Some(image);
+                self.publish(PlayerState::Idle, showing, false, running.mpv.pid());
+                Ok(())
+            }
+            Err(PlayerError::Timeout { .. }) => Err(Trouble::Hung),
+            Err(PlayerError::Ipc(_) | PlayerError::Exited { .. }) => Err(Trouble::Exited),
+            Err(e) => {
+                tracing::error!(target: "player", error = %e, "mpv refused to load the image");
+                Ok(())
+            }
+        }
+    }
+
+    /// The stream could not be opened: the last image goes back on screen (at the next turn of
+    /// the loop) and the monitor hears of it.
+    fn stream_failed(&mut self, running: &mut Running) {
+        running.stream_loaded = false;
+        running.put_back = Some(self.last_image.clone());
+        let put_back = self.last_image.clone();
+        self.load_failures.send_modify(|failures| {
+            failures.total += 1;
+            failures.put_back = put_back;
+        });
+    }
+
     fn on_event(&mut self, running: &mut Running, event: &MpvEvent) {
-        let wanted_stream = matches!(self.want.borrow().screen, Screen::Stream(_));
+        // The stream is wanted, and loaded rather than an image put back in its place.
+        let wanted_stream =
+            matches!(self.want.borrow().screen, Screen::Stream(_)) && running.stream_loaded;
         match event {
             MpvEvent::PlaybackRestart if wanted_stream => {
                 running.moved_at = Instant::now();
@@ -421,9 +520,15 @@ impl Supervisor {
                 }
             }
             MpvEvent::EndFile { reason } if reason == "error" => {
-                // A failed load leaves mpv idle: a black window. Live, that is a stall the
-                // monitor resolves with a fresh URL; an image that cannot be shown is logged.
-                tracing::warn!(target: "player", "mpv could not open what it was given");
+                // A failed load leaves mpv idle: a black window. The stream's: the last image
+                // goes back at once and the monitor retries with a fresh URL (it logs the
+                // episode once). An image that cannot be shown is logged.
+                if running.stream_loaded {
+                    tracing::debug!(target: "player", "mpv could not open the stream");
+                    self.stream_failed(running);
+                    return;
+                }
+                tracing::warn!(target: "player", "mpv could not open the image it was given");
                 self.publish(PlayerState::Idle, Display::Nothing, false, running.mpv.pid());
             }
             _ => {}
@@ -447,6 +552,10 @@ impl Supervisor {
         if !matches!(self.want.borrow().screen, Screen::Stream(_)) {
             return Ok(());
         }
+        if !running.stream_loaded {
+            // An image put back after a failed load: no stream to watch until the next load.
+            return Ok(());
+        }
         let moved = match (status.time_pos, running.position) {
             (Some(now), Some(before)) => now > before,
             (Some(_), None) => true,
@@ -462,6 +571,12 @@ impl Supervisor {
             self.publish(PlayerState::Buffering, showing, false, running.mpv.pid());
         }
         if now.duration_since(running.moved_at) >= self.options.stall_timeout {
+            if running.position.is_none() {
+                // Never opened (a server that does not answer): a failed load, not a stall.
+                tracing::debug!(target: "player", "mpv has not opened the stream in time");
+                self.stream_failed(running);
+                return Ok(());
+            }
             tracing::warn!(
                 target: "player",
                 seconds = self.options.stall_timeout.as_secs_f64(),

@@ -84,6 +84,12 @@ pub enum OfflineReason {
     NotStarted,
     /// 503 with `error_code` 7900: the stream will be available soon.
     AvailableSoon,
+    /// 500 with `error_code` 4020 (no streamable video) or 4021 (no video): the event exists
+    /// but nothing is being streamed to it. An answer about the event, not a server failure.
+    NothingToStream {
+        /// Vimeo's `error_code`: 4020 or 4021.
+        error_code: u64,
+    },
 }
 
 /// How an attempt failed transiently.
@@ -181,10 +187,17 @@ impl fmt::Display for Answer {
 
 impl fmt::Display for OfflineReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NotStarted => "the event has not started (HTTP 400, error_code 10008)",
-            Self::AvailableSoon => "the stream will be available soon (HTTP 503, error_code 7900)",
-        })
+        match self {
+            Self::NotStarted => {
+                f.write_str("the event has not started (HTTP 400, error_code 10008)")
+            }
+            Self::AvailableSoon => {
+                f.write_str("the stream will be available soon (HTTP 503, error_code 7900)")
+            }
+            Self::NothingToStream { error_code } => {
+                write!(f, "the event has no video to stream (HTTP 500, error_code {error_code})")
+            }
+        }
     }
 }
 
@@ -208,6 +221,7 @@ impl fmt::Display for TransientKind {
 /// | 2xx otherwise (no URL, not JSON)          | `Transient(InvalidResponse)`          | `invalid_response` |
 /// | 400 (10008)                               | `Offline(NotStarted)`                 | `offline`          |
 /// | 503 (7900)                                | `Offline(AvailableSoon)`              | `offline`          |
+/// | 500 (4020, 4021)                          | `Offline(NothingToStream)`            | `offline`          |
 /// | 429                                       | `RateLimited`                         | `rate_limited`     |
 /// | 401 (8000, 8003, ...)                     | `Misconfigured`: fix `VIMEO_TOKEN`    | `client_error`     |
 /// | 403 (3200, ...)                           | `Misconfigured`: token lacks access   | `client_error`     |
@@ -216,14 +230,16 @@ impl fmt::Display for TransientKind {
 /// | 3xx (redirects are not followed)          | `Misconfigured`: fix `VIMEO_API_URL`  | `client_error`     |
 /// | 408                                       | `Transient(Timeout)`                  | `network_error`    |
 /// | any other 4xx (400 with another code, ...) | `Misconfigured`: generic fix         | `client_error`     |
-/// | any other 5xx (503 without 7900 too)      | `Transient(ServerError)`              | `server_error`     |
+/// | any other 5xx (503 without 7900, 500 without 4020/4021 too) | `Transient(ServerError)` | `server_error` |
 /// | anything else                             | `Transient(InvalidResponse)`          | `invalid_response` |
 ///
 /// A 429 waits `Retry-After` (seconds or HTTP-date), else until `X-RateLimit-Reset`, else
 /// [`DEFAULT_RATE_LIMIT_WAIT`], kept between [`MIN_RATE_LIMIT_WAIT`] and [`MAX_RATE_LIMIT_WAIT`].
 ///
-/// The status decides; `error_code` only tells the two offline answers from errors with the same
-/// status, and is reported otherwise. An unknown 4xx is `Misconfigured`, not `Transient`: Vimeo
+/// The status decides; `error_code` only tells the three offline answers from errors with the
+/// same status, and is reported otherwise. A 500 with 4020 or 4021 is Vimeo saying that the event
+/// exists but has no video (nothing is streamed to it yet, or the stream stopped): the holding
+/// image, not the error image, since nothing is broken that the operator of the kiosk could fix. An unknown 4xx is `Misconfigured`, not `Transient`: Vimeo
 /// rejected this exact request, so sending it again a second later cannot help; the error image,
 /// a log line quoting Vimeo's `developer_message` and slower polling are the right response, and
 /// since the kiosk keeps polling it recovers by itself if Vimeo changes its mind.
@@ -240,6 +256,9 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) 
         (200..=299, _) => live(status, body),
         (400, Some(10_008)) => Answer::Offline { why: OfflineReason::NotStarted },
         (503, Some(7900)) => Answer::Offline { why: OfflineReason::AvailableSoon },
+        (500, Some(error_code @ (4020 | 4021))) => {
+            Answer::Offline { why: OfflineReason::NothingToStream { error_code } }
+        }
         (429, _) => Answer::RateLimited { wait: rate_limit_wait(headers, now) },
         (401, _) => misconfigured(FIX_TOKEN),
         (403, _) => misconfigured(FIX_ACCESS),
@@ -385,6 +404,10 @@ mod tests {
     const NOT_FOUND: &str = r#"{"error":"Something strange occurred. Please try again.","link":null,"developer_message":"The specified resource doesn't exist.","error_code":5000}"#;
     const BAD_REQUEST: &str = r#"{"error":"You have provided an invalid parameter. Please contact developer of this application.","link":null,"developer_message":"The parameters passed to this API endpoint didn't pass Vimeo's validation checks.","error_code":2204}"#;
     const SERVER_ERROR: &str = r#"{"error":"Something strange occurred. Please try again.","link":null,"developer_message":"An unexpected error occurred.","error_code":null}"#;
+    // 4020 and 4021 with a 500: an event that exists but has no (streamable) video. The codes
+    // are Vimeo's; the texts are illustrative.
+    const NO_STREAMABLE_VIDEO: &str = r#"{"error":"There is no streamable video for this live event.","link":null,"developer_message":"The live event has no streamable video.","error_code":4020}"#;
+    const NO_VIDEO: &str = r#"{"error":"There is no video for this live event.","link":null,"developer_message":"The live event has no video.","error_code":4021}"#;
     const LIVE: &str = r#"{"m3u8_playback_url":"https://live-api-s.vimeocdn.com/2026/x/playlist.m3u8?hdnts=exp%3D1~hmac%3Dabc"}"#;
 
     fn now() -> SystemTime {
@@ -429,6 +452,29 @@ mod tests {
             ),
             (400, NOT_STARTED, Answer::Offline { why: OfflineReason::NotStarted }, "offline"),
             (503, AVAILABLE_SOON, Answer::Offline { why: OfflineReason::AvailableSoon }, "offline"),
+            // An event with nothing streamed to it: the holding image, not an outage.
+            (
+                500,
+                NO_STREAMABLE_VIDEO,
+                Answer::Offline { why: OfflineReason::NothingToStream { error_code: 4020 } },
+                "offline",
+            ),
+            (
+                500,
+                NO_VIDEO,
+                Answer::Offline { why: OfflineReason::NothingToStream { error_code: 4021 } },
+                "offline",
+            ),
+            // The same codes with another 5xx are an outage like any other.
+            (
+                502,
+                NO_VIDEO,
+                transient(
+                    TransientKind::ServerError(502),
+                    "HTTP 502 (error_code 4021): The live event has no video.",
+                ),
+                "server_error",
+            ),
             (
                 401,
                 UNAUTHORIZED,
@@ -662,6 +708,11 @@ mod tests {
         assert_eq!(
             offline.to_string(),
             "offline: the event has not started (HTTP 400, error_code 10008)"
+        );
+        let nothing = classify(500, &HeaderMap::new(), NO_VIDEO.as_bytes(), now());
+        assert_eq!(
+            nothing.to_string(),
+            "offline: the event has no video to stream (HTTP 500, error_code 4021)"
         );
         let misconfigured = classify(404, &HeaderMap::new(), NOT_FOUND.as_bytes(), now());
         assert_eq!(

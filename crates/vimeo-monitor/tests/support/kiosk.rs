@@ -111,6 +111,27 @@ impl Stream {
     pub fn kill_encoder(&mut self) {
         self.encoder.kill();
     }
+
+    /// Requests for the playlist (`live.m3u8`) get `status` from now on: gone (404), a
+    /// signature refused (403).
+    pub fn refuse_playlist(&self, status: u16) {
+        self.server.answer_status("live.m3u8", status);
+    }
+
+    /// Requests for the playlist are accepted and never answered from now on.
+    pub fn hang_playlist(&self) {
+        self.server.hang("live.m3u8");
+    }
+
+    /// The playlist is served again.
+    pub fn serve_playlist(&self) {
+        self.server.clear_rules();
+    }
+
+    /// How many requests for the playlist the server has had.
+    pub fn playlist_requests(&self) -> usize {
+        self.server.requests("live.m3u8")
+    }
 }
 
 /// What most tests start from: the images, a live stream and the fake Vimeo API.

@@ -55,6 +55,12 @@ pub enum Reply {
     NotStarted,
     /// 503, `error_code` 7900: the stream will be available soon.
     AvailableSoon,
+    /// 500 with `error_code` 4020 (no streamable video) or 4021 (no video): the event exists but
+    /// nothing is streamed to it.
+    NoVideo {
+        /// 4020 or 4021; any other code panics.
+        error_code: u16,
+    },
     /// 429 with `X-RateLimit-Remaining: 0`.
     RateLimited {
         /// `Retry-After` in seconds; no header when `None`.
@@ -258,6 +264,13 @@ fn scripted(reply: Reply) -> Response {
         Reply::Live { url } => success(serde_json::json!({ "m3u8_playback_url": url }).to_string()),
         Reply::NotStarted => error(StatusCode::BAD_REQUEST, NOT_STARTED),
         Reply::AvailableSoon => error(StatusCode::SERVICE_UNAVAILABLE, AVAILABLE_SOON),
+        Reply::NoVideo { error_code: 4020 } => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, NO_STREAMABLE_VIDEO)
+        }
+        Reply::NoVideo { error_code: 4021 } => error(StatusCode::INTERNAL_SERVER_ERROR, NO_VIDEO),
+        Reply::NoVideo { error_code } => {
+            panic!("Vimeo has no error_code {error_code} for no video")
+        }
         Reply::RateLimited { retry_after, reset } => {
             let mut response = error(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS);
             let headers = response.headers_mut();
@@ -317,6 +330,8 @@ fn no_credentials() -> Response {
 // Vimeo's error bodies: `error` for people, `developer_message` for developers, `error_code`.
 const NOT_STARTED: &str = r#"{"error":"This event hasn't started yet.","link":null,"developer_message":"The live event hasn't started. Try again once it is streaming.","error_code":10008}"#;
 const AVAILABLE_SOON: &str = r#"{"error":"The stream will be available soon.","link":null,"developer_message":"The live stream isn't ready yet. Try again in a few seconds.","error_code":7900}"#;
+const NO_STREAMABLE_VIDEO: &str = r#"{"error":"There is no streamable video for this live event.","link":null,"developer_message":"The live event has no streamable video.","error_code":4020}"#;
+const NO_VIDEO: &str = r#"{"error":"There is no video for this live event.","link":null,"developer_message":"The live event has no video.","error_code":4021}"#;
 const TOO_MANY_REQUESTS: &str = r#"{"error":"Too many API requests. Please wait a bit and try again.","link":null,"developer_message":"You have exceeded the rate limit for this app. Wait until the time in X-RateLimit-Reset.","error_code":9000}"#;
 const UNAUTHORIZED: &str = r#"{"error":"You must provide a valid authenticated access token.","link":null,"developer_message":"The access token is invalid, expired or revoked. Generate a new one at https://developer.vimeo.com/apps","error_code":8000}"#;
 const NO_CREDENTIALS: &str = r#"{"error":"Something strange occurred. Please contact the app owners.","link":null,"developer_message":"No user credentials were provided.","error_code":8003}"#;

@@ -695,6 +695,38 @@ fn the_token_never_shows() {
 }
 
 #[test]
+fn an_api_url_shows_without_user_password_or_query() {
+    let kiosk = Kiosk::new();
+    let problem = only_problem(&kiosk.env(&[(
+        "VIMEO_API_URL",
+        "https://kiosk:CANARY-PW@api.example.test/v?key=CANARY-KEY#CANARY-FRAG",
+    )]));
+    assert!(
+        problem.starts_with(
+            "VIMEO_API_URL=https://api.example.test/v: expected an http:// or https:// URL"
+        ),
+        "{problem}"
+    );
+    let file = kiosk.write(
+        "kiosk.toml",
+        "[kiosk]\nvimeo_api_url = \"https://api.example.test/?key=CANARY-KEY\"\n",
+    );
+    let sources = KioskSources { file: Some(file.clone()), ..kiosk.env(&[]) };
+    let errors = errors(&sources);
+    let shown = format!("{errors}\n{errors:?}");
+    assert!(!shown.contains("CANARY"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "kiosk.vimeo_api_url = \"https://api.example.test/\" (in {})",
+            file.display()
+        )),
+        "{shown}"
+    );
+    let setting = by_name("VIMEO_API_URL").expect("the setting");
+    assert!(setting.is_url() && !by_name("CHECK_INTERVAL").expect("a setting").is_url());
+}
+
+#[test]
 fn images_as_every_accepted_format() {
     let kiosk = Kiosk::new();
     let jpeg = kiosk.path("error.jpg");
