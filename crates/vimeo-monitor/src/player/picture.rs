@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn the_same_picture_does_not_differ_and_a_moved_one_does() {
         let bars = |shift: u32| {
-            move |x: u32, _| if (x + shift) / 160 % 2 == 0 { [250; 3] } else { [10; 3] }
+            move |x: u32, _| if ((x + shift) / 160).is_multiple_of(2) { [250; 3] } else { [10; 3] }
         };
         let a = measure(&jpeg(1280, 720, bars(0))).unwrap();
         let again = measure(&jpeg(1280, 720, bars(0))).unwrap();
