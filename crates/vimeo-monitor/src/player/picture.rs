@@ -7,7 +7,7 @@
 //! thread, once per `HEALTH_SCREEN_INTERVAL`.
 
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, GrayImage, ImageFormat};
+use image::{DynamicImage, GrayImage, RgbImage};
 
 /// The thumbnail's largest width; its height follows the picture's aspect ratio.
 pub const THUMBNAIL_WIDTH: u32 = 160;
@@ -23,7 +23,13 @@ pub const MAX_SCREENSHOT_BYTES: u64 = 16 * 1024 * 1024;
 pub enum PictureError {
     /// The file is not a JPEG image this decoder reads, or is damaged.
     #[error("the screenshot is not a readable JPEG: {0}")]
-    Decode(#[from] image::ImageError),
+    Decode(#[from] jpeg_decoder::Error),
+    /// The JPEG decodes to something other than RGB or grey (CMYK), or to no pixels.
+    #[error("the screenshot is not an RGB or grey picture")]
+    Format,
+    /// The thumbnail could not be encoded.
+    #[error("cannot encode the thumbnail: {0}")]
+    Encode(#[from] image::ImageError),
 }
 
 /// One screenshot, measured.
@@ -39,15 +45,47 @@ pub struct Picture {
 
 /// Decodes a JPEG screenshot and measures it.
 pub fn measure(jpeg: &[u8]) -> Result<Picture, PictureError> {
-    let full = image::load_from_memory_with_format(jpeg, ImageFormat::Jpeg)?;
+    let reduced = decode_reduced(jpeg)?;
     // `thumbnail` averages every source pixel into its box (what a mean wants) with integer
     // arithmetic: the cheapest scaling that skips no pixel.
-    let small = full.thumbnail(THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT);
-    drop(full);
+    let small = reduced.thumbnail(THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT);
+    drop(reduced);
     let grey = small.to_luma8();
     let luma_ratio = mean(&grey);
     let thumbnail_jpeg = encode(&small)?;
     Ok(Picture { luma_ratio, grey, thumbnail_jpeg })
+}
+
+/// Decodes `jpeg` at the smallest of 1/8, 1/4, 1/2 and full size that is still at least as large
+/// as the thumbnail: the decoder skips the detail instead of computing and then averaging it.
+fn decode_reduced(jpeg: &[u8]) -> Result<DynamicImage, PictureError> {
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    decoder.read_info()?;
+    let info = decoder.info().ok_or(PictureError::Format)?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    if width == 0 || height == 0 {
+        return Err(PictureError::Format);
+    }
+    // The thumbnail's own size, which the reduced picture must cover.
+    let (want_width, want_height) = if width >= height {
+        (THUMBNAIL_WIDTH.min(width), (THUMBNAIL_WIDTH * height).div_ceil(width).max(1))
+    } else {
+        ((THUMBNAIL_HEIGHT * width).div_ceil(height).max(1), THUMBNAIL_HEIGHT.min(height))
+    };
+    let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    let (out_width, out_height) = decoder.scale(clamp(want_width), clamp(want_height))?;
+    let pixels = decoder.decode()?;
+    let (w, h) = (u32::from(out_width), u32::from(out_height));
+    let info = decoder.info().ok_or(PictureError::Format)?;
+    match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels)
+            .map(DynamicImage::ImageRgb8)
+            .ok_or(PictureError::Format),
+        jpeg_decoder::PixelFormat::L8 => GrayImage::from_raw(w, h, pixels)
+            .map(DynamicImage::ImageLuma8)
+            .ok_or(PictureError::Format),
+        _ => Err(PictureError::Format),
+    }
 }
 
 /// The mean absolute difference of two grey thumbnails, 0 (identical) to 1; `None` when their
@@ -78,7 +116,7 @@ fn encode(picture: &DynamicImage) -> Result<Vec<u8>, PictureError> {
 
 #[cfg(test)]
 mod tests {
-    use image::{Rgb, RgbImage};
+    use image::Rgb;
 
     use super::*;
 
