@@ -239,21 +239,22 @@ impl Context {
     /// Records a finished run and publishes what it produced.
     fn apply(&self, name: &str, outcome: Outcome) {
         let previous = self.board.get(name);
-        let (result, error, samples) = match outcome.result {
+        let (result, error, samples, notes) = match outcome.result {
             Ok(snapshot) => {
                 let problems = snapshot.problems().join("; ");
+                let notes = snapshot.notes().to_vec();
                 let samples = snapshot.len();
                 let dropped = self.exposition.publish(name, snapshot);
                 if problems.is_empty() {
-                    (RunResult::Success, None, samples - dropped)
+                    (RunResult::Success, None, samples - dropped, notes)
                 } else {
-                    (RunResult::Error, Some(problems), samples - dropped)
+                    (RunResult::Error, Some(problems), samples - dropped, notes)
                 }
             }
             Err((result, message)) => {
                 // Stale figures must not pose as current: a failed run empties the section.
                 self.exposition.clear(name);
-                (result, Some(message), 0)
+                (result, Some(message), 0, Vec::new())
             }
         };
         log_transition(
@@ -268,6 +269,7 @@ impl Context {
             result,
             error,
             samples,
+            notes,
         };
         self.board.record(name, record);
         self.publish_self(Some((name, outcome.duration.as_secs_f64())));

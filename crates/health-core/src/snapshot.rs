@@ -37,6 +37,7 @@ pub struct Sample {
 pub struct Snapshot {
     samples: Vec<Sample>,
     problems: Vec<String>,
+    notes: Vec<String>,
 }
 
 impl Snapshot {
@@ -86,6 +87,7 @@ impl Snapshot {
     pub fn extend(&mut self, other: Snapshot) -> &mut Self {
         self.samples.extend(other.samples);
         self.problems.extend(other.problems);
+        self.notes.extend(other.notes);
         self
     }
 
@@ -93,6 +95,19 @@ impl Snapshot {
     pub fn problem(&mut self, message: impl Into<String>) -> &mut Self {
         self.problems.push(message.into());
         self
+    }
+
+    /// Records something an operator should know about this run that is not a failure (a speed
+    /// test held back while the stream plays): shown in `/status` as `last_notes`, and the run
+    /// still counts as a success.
+    pub fn note(&mut self, message: impl Into<String>) -> &mut Self {
+        self.notes.push(message.into());
+        self
+    }
+
+    /// The notes recorded by this run.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The problems recorded by this run.

@@ -54,6 +54,9 @@ pub struct CollectorStatus {
     pub last_success_timestamp_seconds: Option<f64>,
     /// Number of samples the last run published (a partial failure publishes some).
     pub last_sample_count: Option<usize>,
+    /// What the last run noted that is not a failure (a speed test held back while the stream
+    /// plays); empty when nothing.
+    pub last_notes: Vec<String>,
     /// Runs so far, by result.
     pub runs: BTreeMap<RunResult, u64>,
 }
@@ -69,6 +72,7 @@ impl CollectorStatus {
             last_error: None,
             last_success_timestamp_seconds: None,
             last_sample_count: None,
+            last_notes: Vec::new(),
             runs: RunResult::ALL.into_iter().map(|r| (r, 0)).collect(),
         }
     }
@@ -92,6 +96,8 @@ pub(crate) struct RunRecord {
     pub(crate) error: Option<String>,
     /// Samples produced, for a success.
     pub(crate) samples: usize,
+    /// The run's notes ([`Snapshot::note`](crate::Snapshot::note)).
+    pub(crate) notes: Vec<String>,
 }
 
 /// The shared table of collector records. Cheap to clone; every clone sees the same table.
@@ -125,6 +131,7 @@ impl StatusBoard {
         status.last_result = Some(run.result);
         *status.runs.entry(run.result).or_default() += 1;
         status.last_sample_count = Some(run.samples);
+        status.last_notes = run.notes;
         if run.result == RunResult::Success {
             status.last_error = None;
             status.last_success_timestamp_seconds = Some(started);

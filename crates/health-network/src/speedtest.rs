@@ -207,6 +207,12 @@ impl SpeedTest {
             snapshot.counter_with(BYTES.name, vec![("direction", direction.to_owned())], bytes);
         }
         snapshot.gauge(POSTPONED.name, if shared.postponed { 1.0 } else { 0.0 });
+        if shared.postponed {
+            snapshot.note(
+                "speed test due, held back while the stream is on screen \
+                 (HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK=false)",
+            );
+        }
         if let Some(error) = &shared.save_error {
             snapshot.problem(error.clone());
         }

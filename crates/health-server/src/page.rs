@@ -183,6 +183,7 @@ mod tests {
             last_error: error.map(str::to_owned),
             last_success_timestamp_seconds: None,
             last_sample_count: None,
+            last_notes: Vec::new(),
             runs: BTreeMap::new(),
         }
     }

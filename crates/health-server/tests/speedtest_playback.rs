@@ -96,6 +96,12 @@ async fn the_speed_test_waits_while_the_stream_is_on_screen_and_the_page_says_so
         "{metrics}"
     );
     assert_eq!(requests.load(Ordering::SeqCst), 0, "no test while the stream is shown");
+    let status: serde_json::Value =
+        serde_json::from_str(&get(addr, "/status", None).await.body).unwrap();
+    let network = &status["collectors"]["network"];
+    assert_eq!(network["last_result"], "success", "{status}");
+    let notes = network["last_notes"].to_string();
+    assert!(notes.contains("held back while the stream is on screen"), "{status}");
 
     // The holding image: the next network run tests, and the page drops the note.
     health.set_display(Display::Holding);
@@ -112,5 +118,7 @@ async fn the_speed_test_waits_while_the_stream_is_on_screen_and_the_page_says_so
     assert_eq!(requests.load(Ordering::SeqCst), 1);
     let page = get(addr, "/", None).await.body;
     assert!(!page.contains(SKIPPED), "{page}");
+    let status = get(addr, "/status", None).await.body;
+    assert!(status.contains("\"last_notes\":[]"), "{status}");
     exporter.shutdown().await;
 }

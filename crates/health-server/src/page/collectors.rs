@@ -102,6 +102,7 @@ mod tests {
             last_error: None,
             last_success_timestamp_seconds: None,
             last_sample_count: None,
+            last_notes: Vec::new(),
             runs: BTreeMap::new(),
         }
     }
