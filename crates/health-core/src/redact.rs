@@ -41,6 +41,20 @@ pub fn urls_in(text: &str) -> String {
     out
 }
 
+/// An error and its causes, one after the other (`a: b: c`), with [`urls_in`] applied: an HTTP
+/// client's top-level message alone ("error sending request") does not say what failed, and a
+/// cause may quote the signed URL.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    urls_in(&text)
+}
+
 /// Where the next `http://` or `https://` starts (case-insensitive), if anywhere.
 fn next_url(text: &str) -> Option<usize> {
     let lower = text.to_ascii_lowercase();

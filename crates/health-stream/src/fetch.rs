@@ -129,7 +129,7 @@ impl Http {
     ) -> Result<(Vec<u8>, Url), FetchError> {
         let network = |e: reqwest::Error| FetchError::Network {
             url: redacted.to_owned(),
-            message: describe(&e.without_url()),
+            message: health_core::redact::error_chain(&e.without_url()),
         };
         let mut response = self.client_for(url).get(url.clone()).send().await.map_err(network)?;
         let status = response.status();
@@ -154,19 +154,6 @@ impl Http {
     fn client_for(&self, url: &Url) -> &Client {
         if is_loopback(url) { &self.direct } else { &self.proxied }
     }
-}
-
-/// The error and its causes, one after the other: reqwest's top-level message alone ("error
-/// sending request") does not say what failed.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    health_core::redact::urls_in(&text)
 }
 
 fn is_loopback(url: &Url) -> bool {

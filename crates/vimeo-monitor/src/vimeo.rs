@@ -184,9 +184,9 @@ impl VimeoClient {
         if is_loopback(&endpoint) {
             builder = builder.no_proxy();
         }
-        let http = builder
-            .build()
-            .map_err(|e| VimeoSetupError::Http { message: describe(&e.without_url()) })?;
+        let http = builder.build().map_err(|e| VimeoSetupError::Http {
+            message: health_core::redact::error_chain(&e.without_url()),
+        })?;
         Ok(Self {
             http,
             endpoint,
@@ -322,7 +322,7 @@ impl VimeoClient {
     /// A failed exchange as a transient answer.
     fn failed(&self, error: reqwest::Error) -> Answer {
         let kind = if error.is_timeout() { TransientKind::Timeout } else { TransientKind::Network };
-        let message = describe(&error.without_url());
+        let message = health_core::redact::error_chain(&error.without_url());
         Answer::Transient { kind, detail: format!("{}: {message}", self.endpoint()) }
     }
 
@@ -385,19 +385,6 @@ fn authorization(token: &Token) -> Result<HeaderValue, VimeoSetupError> {
         .map_err(|_| fail("it has characters that cannot be sent in an HTTP header"))?;
     value.set_sensitive(true);
     Ok(value)
-}
-
-/// The error and its causes, one after the other, URLs without query strings: reqwest's
-/// top-level message alone ("error sending request") does not say what failed.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    health_core::redact::urls_in(&text)
 }
 
 fn is_loopback(url: &Url) -> bool {

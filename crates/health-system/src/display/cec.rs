@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use health_core::child_output::{drain, quote};
+use health_core::child_output::{Unfinished, quote, wait_bounded};
 use tokio::process::Command;
 
 /// How much of the child's output a problem message quotes.
@@ -48,7 +48,7 @@ pub(super) async fn power_status(
     device: &Path,
     timeout: Duration,
 ) -> Result<Option<bool>, CecError> {
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .arg("-d")
         .arg(device)
         .args(["--to", "0", "--give-device-power-status"])
@@ -58,36 +58,19 @@ pub(super) async fn power_status(
         .kill_on_drop(true)
         .spawn()
         .map_err(|source| CecError::Spawn { path: program.to_owned(), source })?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let finished = tokio::time::timeout(timeout, async {
-        tokio::join!(child.wait(), drain(stdout), drain(stderr))
-    })
-    .await;
-    let Ok((status, stdout, stderr)) = finished else {
-        // `kill` sends SIGKILL and waits, so no zombie is left behind.
-        if let Err(e) = child.kill().await {
-            tracing::debug!(
-                target: "health.system",
-                path = %program.display(),
-                error = %e,
-                "killing cec-ctl",
-            );
+    let finished = match wait_bounded(child, timeout).await {
+        Ok(finished) => finished,
+        Err(Unfinished::Timeout(_)) => {
+            return Err(CecError::Timeout { path: program.to_owned(), timeout });
         }
-        return Err(CecError::Timeout { path: program.to_owned(), timeout });
+        Err(Unfinished::Io(source)) => {
+            return Err(CecError::Io { path: program.to_owned(), source });
+        }
     };
-    let io_error = |source| CecError::Io { path: program.to_owned(), source };
-    let status = status.map_err(io_error)?;
-    let (stdout, stderr) = (stdout.map_err(io_error)?, stderr.map_err(io_error)?);
-    let stdout = String::from_utf8_lossy(&stdout);
+    let (status, stdout) = (finished.status, &finished.stdout);
+    let stdout = String::from_utf8_lossy(stdout);
     if !status.success() {
-        let stderr = String::from_utf8_lossy(&stderr);
-        let output = [stdout.trim(), stderr.trim()]
-            .into_iter()
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let output = quote(&output, QUOTED_CHARS);
+        let output = quote(&finished.text(), QUOTED_CHARS);
         return Err(CecError::Exit { path: program.to_owned(), status, output });
     }
     let answer = parse_power_status(&stdout);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use health_core::child_output::{drain, quote};
+use health_core::child_output::{Unfinished, quote, wait_bounded};
 use tokio::process::Command;
 
 use super::throttle::{self, ParseError};
@@ -55,7 +55,7 @@ pub(super) enum VcgencmdError {
 /// block on a full pipe). On timeout the child is killed and reaped before this returns; if the
 /// caller drops this future, `kill_on_drop` kills it and tokio reaps it in the background.
 pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32, VcgencmdError> {
-    let mut child = Command::new(path)
+    let child = Command::new(path)
         .arg("get_throttled")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -69,34 +69,17 @@ pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32,
             },
             _ => VcgencmdError::Spawn { path: path.to_owned(), source },
         })?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let finished = tokio::time::timeout(timeout, async {
-        tokio::join!(child.wait(), drain(stdout), drain(stderr))
-    })
-    .await;
-    let Ok((status, stdout, stderr)) = finished else {
-        // `kill` sends SIGKILL and waits, so no zombie is left behind.
-        if let Err(e) = child.kill().await {
-            tracing::debug!(
-                target: "health.system",
-                path = %path.display(),
-                error = %e,
-                "killing vcgencmd",
-            );
+    let finished = match wait_bounded(child, timeout).await {
+        Ok(finished) => finished,
+        Err(Unfinished::Timeout(_)) => {
+            return Err(VcgencmdError::Timeout { path: path.to_owned(), timeout });
         }
-        return Err(VcgencmdError::Timeout { path: path.to_owned(), timeout });
+        Err(Unfinished::Io(source)) => {
+            return Err(VcgencmdError::Io { path: path.to_owned(), source });
+        }
     };
-    let io_error = |source| VcgencmdError::Io { path: path.to_owned(), source };
-    let status = status.map_err(io_error)?;
-    let (stdout, stderr) = (stdout.map_err(io_error)?, stderr.map_err(io_error)?);
-    let output = [String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr)]
-        .iter()
-        .map(|part| part.trim())
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let output = quote(&output, QUOTED_CHARS);
+    let status = finished.status;
+    let output = quote(&finished.text(), QUOTED_CHARS);
 
     let lowercase = output.to_lowercase();
     if let Some(hint) = PERMISSION_HINTS.iter().find(|hint| lowercase.contains(*hint))

@@ -64,7 +64,7 @@ impl PlaylistCheck {
         let http = match http {
             Ok(http) => Some(http),
             Err(e) => {
-                let error = describe(&e.without_url());
+                let error = health_core::redact::error_chain(&e.without_url());
                 tracing::error!(
                     target: "monitor",
                     %error,
@@ -105,7 +105,9 @@ impl PlaylistCheck {
         match tokio::time::timeout(self.timeout, look).await {
             Ok(Ok(result)) => result,
             Ok(Err(e)) if e.is_timeout() => Err(self.timed_out()),
-            Ok(Err(e)) => Err(PlaylistError::Network(describe(&e.without_url()))),
+            Ok(Err(e)) => {
+                Err(PlaylistError::Network(health_core::redact::error_chain(&e.without_url())))
+            }
             Err(_) => Err(self.timed_out()),
         }
     }
@@ -131,18 +133,6 @@ fn judge(head: &[u8]) -> Option<bool> {
         return Some(body.starts_with(PLAYLIST_TAG));
     }
     None
-}
-
-/// The error and its causes, URLs without their query strings.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    health_core::redact::urls_in(&text)
 }
 
 #[cfg(test)]
