@@ -284,7 +284,8 @@ mod tests {
 
     #[test]
     fn the_longest_idle_connection_is_chosen() {
-        let cases: [(&[(u64, Option<u64>)], Option<u64>); 5] = [
+        type Slots = &'static [(u64, Option<u64>)];
+        let cases: [(Slots, Option<u64>); 5] = [
             (&[], None),
             (&[(1, None), (2, None)], None),
             (&[(1, Some(50)), (2, Some(10)), (3, None)], Some(2)),
