@@ -38,6 +38,6 @@ pub use collector::{CollectError, Collector, Schedule};
 pub use describe::{MetricDesc, MetricKind, Unit};
 pub use exposition::{Exposition, ExpositionError};
 pub use scheduler::{Scheduler, SchedulerBuilder};
-pub use self_metrics::DESCRIPTIONS as SELF_METRICS;
+pub use self_metrics::{ConnectionCounters, DESCRIPTIONS as SELF_METRICS};
 pub use snapshot::{Labels, Sample, SampleValue, Snapshot};
 pub use status::{CollectorStatus, RunResult, StatusBoard};

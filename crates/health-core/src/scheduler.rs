@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::collector::Collector;
 use crate::exposition::{Exposition, ExpositionError, SELF_SECTION};
-use crate::self_metrics;
+use crate::self_metrics::{self, ConnectionCounters};
 use crate::snapshot::Snapshot;
 use crate::status::{RunRecord, RunResult, StatusBoard};
 
@@ -27,6 +27,7 @@ pub struct SchedulerBuilder {
     exposition: Exposition,
     jitter: Option<Duration>,
     version: String,
+    connections: ConnectionCounters,
 }
 
 impl SchedulerBuilder {
@@ -43,12 +44,19 @@ impl SchedulerBuilder {
         self
     }
 
+    /// The HTTP server's connection counts to publish with the self-metrics (default: zeros).
+    pub fn connections(mut self, counters: ConnectionCounters) -> Self {
+        self.connections = counters;
+        self
+    }
+
     /// Registers the collectors and starts one task for each. Needs a Tokio runtime.
     pub fn start(self, collectors: Vec<Box<dyn Collector>>) -> Result<Scheduler, ExpositionError> {
         let context = Arc::new(Context {
             exposition: self.exposition,
             board: StatusBoard::default(),
             version: self.version,
+            connections: self.connections,
         });
         let mut scheduler = Scheduler {
             context,
@@ -71,6 +79,7 @@ impl SchedulerBuilder {
             exposition: self.exposition,
             board: StatusBoard::default(),
             version: self.version,
+            connections: self.connections,
         });
         let collectors = context.register(collectors)?;
         let never = CancellationToken::new();
@@ -104,6 +113,7 @@ struct Context {
     exposition: Exposition,
     board: StatusBoard,
     version: String,
+    connections: ConnectionCounters,
 }
 
 /// How a run ended, before it is recorded.
@@ -116,7 +126,12 @@ struct Outcome {
 impl Scheduler {
     /// Options, starting from defaults, publishing into `exposition`.
     pub fn builder(exposition: Exposition) -> SchedulerBuilder {
-        SchedulerBuilder { exposition, jitter: None, version: env!("CARGO_PKG_VERSION").to_owned() }
+        SchedulerBuilder {
+            exposition,
+            jitter: None,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            connections: ConnectionCounters::default(),
+        }
     }
 
     /// Starts `collectors` with the default options.
@@ -277,7 +292,12 @@ impl Context {
 
     fn publish_self(&self, just_ran: Option<(&str, f64)>) {
         self.exposition.publish_with(SELF_SECTION, || {
-            self_metrics::snapshot(&self.board.snapshot(), &self.version, just_ran)
+            self_metrics::snapshot(
+                &self.board.snapshot(),
+                &self.version,
+                &self.connections,
+                just_ran,
+            )
         });
     }
 }

@@ -1,7 +1,10 @@
 //! The exporter's metrics about itself, node_exporter style: per collector, did its last run
-//! succeed, how long did it take, when did it last succeed, and how have its runs ended.
+//! succeed, how long did it take, when did it last succeed, and how have its runs ended; and
+//! how often the HTTP server had to close connections to stay reachable.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::describe::{MetricDesc, Unit};
 use crate::snapshot::Snapshot;
@@ -45,18 +48,66 @@ const RUN_DURATION: MetricDesc = MetricDesc::histogram(
 )
 .labels(&["collector"]);
 
+const CONNECTIONS_REFUSED: MetricDesc = MetricDesc::counter(
+    "http_connections_refused_total",
+    Unit::None,
+    "HTTP connections closed on arrival: every slot held a request in progress.",
+);
+const CONNECTIONS_RECYCLED: MetricDesc = MetricDesc::counter(
+    "http_connections_recycled_total",
+    Unit::None,
+    "Idle HTTP connections (kept alive, or not yet sending a request) closed to admit new ones.",
+);
+
 /// Every self-metric.
-pub const DESCRIPTIONS: &[MetricDesc] =
-    &[BUILD_INFO, UP, DURATION, LAST_SUCCESS, RUNS, RUN_DURATION];
+pub const DESCRIPTIONS: &[MetricDesc] = &[
+    BUILD_INFO,
+    UP,
+    DURATION,
+    LAST_SUCCESS,
+    RUNS,
+    RUN_DURATION,
+    CONNECTIONS_REFUSED,
+    CONNECTIONS_RECYCLED,
+];
+
+/// What the HTTP server did to keep a slot free for a scrape, counted by the server and
+/// published with the self-metrics (after every collector run). Clones share the counts.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionCounters {
+    refused: Arc<AtomicU64>,
+    recycled: Arc<AtomicU64>,
+}
+
+impl ConnectionCounters {
+    /// Counts a connection closed on arrival.
+    pub fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an idle connection closed to admit a new one.
+    pub fn recycled(&self) {
+        self.recycled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts so far, as `(refused, recycled)`.
+    pub fn totals(&self) -> (u64, u64) {
+        (self.refused.load(Ordering::Relaxed), self.recycled.load(Ordering::Relaxed))
+    }
+}
 
 /// The self-metrics for the current board; `just_ran` adds one run's duration to its histogram.
 pub(crate) fn snapshot(
     board: &BTreeMap<String, CollectorStatus>,
     version: &str,
+    connections: &ConnectionCounters,
     just_ran: Option<(&str, f64)>,
 ) -> Snapshot {
     let mut snapshot = Snapshot::new();
     snapshot.gauge_with(BUILD_INFO.name, vec![("version", version.to_owned())], 1.0);
+    let (refused, recycled) = connections.totals();
+    snapshot.counter(CONNECTIONS_REFUSED.name, refused);
+    snapshot.counter(CONNECTIONS_RECYCLED.name, recycled);
     for (name, status) in board {
         let collector = || vec![("collector", name.clone())];
         snapshot.gauge_with(UP.name, collector(), if status.is_up() { 1.0 } else { 0.0 });

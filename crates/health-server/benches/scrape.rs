@@ -118,7 +118,9 @@ async fn serve_synthetic() {
     let state = AppState::new(exposition, scheduler.status(), BearerAuth::new(None));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", listener.local_addr().unwrap());
-    serve(listener, router(state), std::future::pending(), Duration::from_millis(100)).await;
+    let counters = health_core::ConnectionCounters::default();
+    serve(listener, router(state), std::future::pending(), Duration::from_millis(100), counters)
+        .await;
 }
 
 // ---------------------------------------------------------------------------------------------

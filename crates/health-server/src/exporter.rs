@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use health_core::{Collector, Exposition, ExpositionError, Scheduler};
+use health_core::{Collector, ConnectionCounters, Exposition, ExpositionError, Scheduler};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -120,8 +120,10 @@ impl Exporter {
         let exposition = Exposition::default();
         let history = History::new();
         let collectors = collectors(config, &inputs, &exposition, &history)?;
+        let counters = ConnectionCounters::default();
         let scheduler = Scheduler::builder(exposition.clone())
             .version(env!("CARGO_PKG_VERSION"))
+            .connections(counters.clone())
             .start(collectors)?;
         let auth = BearerAuth::new(config.metrics.bearer_token.clone());
         let screen = ScreenImage::new(&inputs, config.screen.thumbnail);
@@ -136,6 +138,7 @@ impl Exporter {
             router(state),
             stop.clone().cancelled_owned(),
             CONNECTION_GRACE,
+            counters,
         ));
         tracing::info!(
             target: "health.server",

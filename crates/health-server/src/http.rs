@@ -54,11 +54,18 @@ impl BearerAuth {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(bearer_credentials)
             .unwrap_or("");
         // Constant time in the token's content; only its length can be learnt from timing.
         bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive and
+/// followed by one or more spaces (RFC 7235), so `BEARER` and `BeArEr` work too.
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim_start_matches(' '))
 }
 
 /// What the handlers read.
@@ -177,4 +184,57 @@ async fn require_bearer(State(state): State<AppState>, request: Request, next: N
         "unauthorized: send Authorization: Bearer <HEALTH_METRICS_BEARER_TOKEN>\n",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let cases = [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER abc", Some("abc")),
+            ("BeArEr abc", Some("abc")),
+            ("Bearer   abc", Some("abc")),
+            ("Bearer ", Some("")),
+            ("Bearer", None),
+            ("Bearerabc", None),
+            ("Basic YWJj", None),
+            ("Bearer\tabc", None),
+            ("", None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(bearer_credentials(value), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_configured_token_is_allowed_whatever_the_scheme_case() {
+        let auth = BearerAuth::new(Some(Secret::new("s3cret")));
+        let allows = |value: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            }
+            auth.allows(&headers)
+        };
+        let cases = [
+            (Some("Bearer s3cret"), true),
+            (Some("BEARER s3cret"), true),
+            (Some("BeArEr s3cret"), true),
+            (Some("bearer s3cret"), true),
+            (Some("Bearer S3CRET"), false),
+            (Some("Bearer s3cret2"), false),
+            (Some("Bearer s3cre"), false),
+            (Some("Basic s3cret"), false),
+            (Some("s3cret"), false),
+            (None, false),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(allows(value), expected, "{value:?}");
+        }
+        assert!(BearerAuth::new(None).allows(&HeaderMap::new()), "no token leaves it open");
+    }
 }

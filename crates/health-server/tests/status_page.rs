@@ -365,6 +365,7 @@ async fn text_from_the_metrics_is_escaped_and_urls_lose_their_secrets() {
         router(state),
         stop.clone().cancelled_owned(),
         Duration::from_millis(200),
+        health_core::ConnectionCounters::default(),
     ));
 
     let answer = page_with(addr, None, &["<td class=\"bad\">error</td>"]).await;

@@ -427,7 +427,7 @@ impl Setting {
             Field::Ip(_) => "IPv4 or IPv6 address".to_owned(),
             Field::Seconds(_, minimum) => minimum.allowed(),
             Field::Hosts(_) => "comma-separated IP addresses or DNS host names".to_owned(),
-            Field::Secret(_) => "non-empty token without whitespace".to_owned(),
+            Field::Secret(_) => "non-empty token: visible ASCII, no whitespace".to_owned(),
             Field::Path(_) => "absolute path".to_owned(),
             Field::Paths(_) => "comma-separated absolute paths".to_owned(),
             Field::Tool(_) => "auto, off or an absolute path".to_owned(),
@@ -474,7 +474,12 @@ impl Setting {
                 "expected a number of seconds above 0 (e.g. 15 or 2.5)".to_owned()
             }
             Field::Hosts(_) => "expected comma-separated IP addresses or DNS host names".to_owned(),
-            Field::Secret(_) => "expected a non-empty token without whitespace".to_owned(),
+            Field::Secret(_) => {
+                "expected a non-empty token: visible ASCII, no whitespace or control \
+                                 characters (check for a space or line break picked up when \
+                                 pasting it)"
+                    .to_owned()
+            }
             Field::Path(_) => "expected an absolute path".to_owned(),
             Field::Paths(_) => "expected comma-separated absolute paths".to_owned(),
             Field::Tool(_) => "expected auto, off or an absolute path".to_owned(),

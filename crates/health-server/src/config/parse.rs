@@ -79,11 +79,14 @@ pub(crate) fn label_value(value: &Value) -> Option<String> {
     valid.then(|| text.to_owned())
 }
 
-/// A bearer token: a non-empty string without whitespace (it travels in an HTTP header, where
-/// a stray space or newline would make every request fail to match).
+/// A bearer token: non-empty visible ASCII, so no whitespace, control characters or accents (it
+/// travels in an HTTP header, which cannot carry those; a client could never send it, and a
+/// stray space or newline from pasting would make every request fail to match). The kiosk's
+/// `VIMEO_TOKEN` follows the same rule.
 pub(crate) fn token(value: &Value) -> Option<Secret> {
     let s = value.as_str()?;
-    (!s.is_empty() && !s.chars().any(char::is_whitespace)).then(|| Secret::new(s))
+    let sendable = !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+    sendable.then(|| Secret::new(s))
 }
 
 #[cfg(test)]
@@ -137,12 +140,24 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_non_empty_without_whitespace() {
-        assert_eq!(
-            token(&text("abc123")).map(|s| s.expose().to_owned()).as_deref(),
-            Some("abc123")
-        );
-        for bad in ["", "a b", "abc\n"] {
+    fn tokens_are_visible_ascii_a_header_can_carry() {
+        for good in ["abc123", "a-b_c.d~e+f/g=", "!#$%&'*^`|~\"0123456789", "x"] {
+            assert_eq!(token(&text(good)).map(|s| s.expose().to_owned()).as_deref(), Some(good));
+        }
+        for bad in [
+            "",
+            "a b",
+            "abc\n",
+            "\tabc",
+            "abc\r",
+            "ab\u{0}c",
+            "ab\u{7f}c",
+            "tökén",
+            "abc\u{a0}",
+            "ab\u{200b}c",
+            "токен",
+            "🔑",
+        ] {
             assert!(token(&text(bad)).is_none(), "{bad:?}");
         }
         assert!(token(&Value::from(42)).is_none());

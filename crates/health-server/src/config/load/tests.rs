@@ -500,11 +500,41 @@ fn the_token_never_shows_in_debug_or_describe_effective() {
 }
 
 #[test]
+fn a_token_a_header_cannot_carry_is_a_configuration_error() {
+    let dir = TempDir::new().expect("tempdir");
+    // (as in the environment, as written in TOML)
+    let cases = [
+        ("s3cr\u{e9}t-token", r#""s3cr\u00e9t-token""#),
+        ("s3cret\u{1}token", r#""s3cret\u0001token""#),
+        ("s3cret\u{7f}token", r#""s3cret\u007ftoken""#),
+        ("s3cret\ttoken", r#""s3cret\ttoken""#),
+        ("s3cret\u{a0}token", r#""s3cret\u00a0token""#),
+        ("s3cret\u{1f511}", r#""s3cret\U0001F511""#),
+    ];
+    for (raw, toml) in cases {
+        let file = write(&dir, "health.toml", &format!("[metrics]\nbearer_token = {toml}\n"));
+        let from_file = ConfigSources { file: Some(file), ..Default::default() };
+        for sources in [from_env(&[("HEALTH_METRICS_BEARER_TOKEN", raw)]), from_file] {
+            let problem = only_problem(&sources);
+            assert!(
+                problem.contains("HEALTH_METRICS_BEARER_TOKEN")
+                    || problem.contains("metrics.bearer_token"),
+                "{raw:?}: {problem}"
+            );
+            assert!(problem.contains("visible ASCII, no whitespace"), "{raw:?}: {problem}");
+            assert!(!problem.contains("s3cr"), "{raw:?}: {problem}");
+        }
+    }
+}
+
+#[test]
 fn the_token_never_shows_in_errors() {
     let problem = only_problem(&from_env(&[("HEALTH_METRICS_BEARER_TOKEN", "")]));
     assert_eq!(
         problem,
-        "HEALTH_METRICS_BEARER_TOKEN=<redacted>: expected a non-empty token without whitespace"
+        "HEALTH_METRICS_BEARER_TOKEN=<redacted>: expected a non-empty token: visible ASCII, no \
+         whitespace or control characters (check for a space or line break picked up when \
+         pasting it)"
     );
     let spaced = format!("{TOKEN} trailing");
     let problem = only_problem(&from_env(&[("HEALTH_METRICS_BEARER_TOKEN", spaced.as_str())]));
