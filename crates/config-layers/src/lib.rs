@@ -39,4 +39,4 @@ pub use problem::{ConfigErrors, ConfigProblem, Findings, Subject};
 pub use sources::Sources;
 pub use suggest::suggest;
 pub use table::{Access, Minimum, Table};
-pub use text::{REDACTED, toml_text, written};
+pub use text::{MAX_QUOTED, REDACTED, cut, toml_datetime, toml_text, written};

@@ -28,9 +28,9 @@ pub trait Table {
         Vec::new()
     }
 
-    /// Whether a `.env` line that starts with `name` and cannot be parsed is this table's, so
-    /// that the problem may name the setting (never the line's text).
-    fn claims(name: &str) -> bool;
+    /// Whether `name` is a secret of this table (a token): a `.env` line setting it that cannot
+    /// be parsed is shown without its value.
+    fn is_secret(name: &str) -> bool;
 
     /// Warnings for the names `origin` (`.env` or the environment) gives that this table does
     /// not know but that look meant for it, e.g. with the nearest known name.

@@ -50,10 +50,9 @@ impl Table for HealthConfig {
         settings().iter().filter_map(|s| Some((s.env_name(), s.default_value()?))).collect()
     }
 
-    /// Any `HEALTH_*` name: no kiosk setting starts so.
-    fn claims(name: &str) -> bool {
-        let is_name = |n: &str| n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        name.starts_with(PREFIX) && is_name(name)
+    /// The bearer token and the signed URLs (their query strings are signatures).
+    fn is_secret(name: &str) -> bool {
+        keys::by_env_name(name).is_some_and(|s| s.is_secret() || s.is_signed_url())
     }
 
     /// Unknown `HEALTH_*` names, with the nearest known one when it is a likely typo; and

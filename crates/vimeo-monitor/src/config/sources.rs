@@ -23,8 +23,9 @@ impl Table for KioskConfig {
         keys::is_known(env_name).then(|| (SECTION, env_name.to_ascii_lowercase()))
     }
 
-    fn claims(name: &str) -> bool {
-        keys::is_known(name)
+    /// `VIMEO_TOKEN`.
+    fn is_secret(name: &str) -> bool {
+        keys::settings().iter().any(|s| s.name() == name && s.is_secret())
     }
 
     /// Unknown names that look meant for the kiosk (a kiosk prefix or a near miss of a kiosk
