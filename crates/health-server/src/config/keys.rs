@@ -466,12 +466,13 @@ impl Setting {
             Field::Bool(_) => "expected true/false, 1/0, yes/no or on/off".to_owned(),
             Field::Port(_) => "expected a port number 1-65535".to_owned(),
             Field::Ip(_) => "expected an IPv4 or IPv6 address (e.g. 0.0.0.0 or ::)".to_owned(),
-            Field::Seconds(_, Minimum::AtLeast(min)) => {
+            Field::Seconds(_, minimum @ Minimum::AtLeast(min)) => {
                 let unit = if *min == 1 { "second" } else { "seconds" };
-                format!("expected a number of seconds, at least {min} {unit} (e.g. 10 or 2.5)")
+                let examples = minimum.examples();
+                format!("expected a number of seconds, at least {min} {unit} (e.g. {examples})")
             }
-            Field::Seconds(_, Minimum::AboveZero) => {
-                "expected a number of seconds above 0 (e.g. 15 or 2.5)".to_owned()
+            Field::Seconds(_, minimum @ Minimum::AboveZero) => {
+                format!("expected a number of seconds above 0 (e.g. {})", minimum.examples())
             }
             Field::Hosts(_) => "expected comma-separated IP addresses or DNS host names".to_owned(),
             Field::Secret(_) => "expected a non-empty token without whitespace".to_owned(),

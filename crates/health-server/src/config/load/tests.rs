@@ -322,17 +322,30 @@ fn dotenv_problems_name_the_file() {
 }
 
 #[test]
-fn an_unparsable_dotenv_line_is_named_without_its_text() {
+fn an_unparsable_dotenv_line_is_named_by_number_and_text_without_a_secret() {
     let dir = TempDir::new().expect("tempdir");
-    let text = format!("HEALTH_METRICS_BEARER_TOKEN=\"{TOKEN}\nHEALTH_METRICS_PORT=9100\n");
-    let dotenv = write(&dir, ".env", &text);
-    let sources = ConfigSources { dotenv: Some(dotenv.clone()), ..Default::default() };
-    let problem = only_problem(&sources);
-    assert!(
-        problem.starts_with(&format!("{}: a line of the .env file", dotenv.display())),
-        "{problem}"
-    );
-    assert!(!problem.contains(TOKEN), "{problem}");
+    let cases = [
+        (
+            format!("# the token\nHEALTH_METRICS_BEARER_TOKEN=\"{TOKEN}\nHEALTH_METRICS_PORT=9100\n"),
+            "line 2: `HEALTH_METRICS_BEARER_TOKEN=<redacted>`: the value cannot be parsed",
+        ),
+        (
+            "HEALTH_METRICS_PORT=9100\nHEALTH_METRICS_HOST=\"0.0.0.0\n".to_owned(),
+            "line 2: `HEALTH_METRICS_HOST=\"0.0.0.0`: the value cannot be parsed",
+        ),
+        (
+            "HEALTH_METRICS_PORT=9100\n\nHEALTH METRICS_HOST=::\n".to_owned(),
+            "line 3: `HEALTH METRICS_HOST=::`: \"HEALTH METRICS_HOST\" is not a valid variable name",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dotenv = write(&dir, ".env", &text);
+        let sources = ConfigSources { dotenv: Some(dotenv.clone()), ..Default::default() };
+        let problem = only_problem(&sources);
+        let expected = format!("{} {expected}", dotenv.display());
+        assert!(problem.starts_with(&expected), "{problem}\nshould start with\n{expected}");
+        assert!(!problem.contains(TOKEN), "{problem}");
+    }
 }
 
 #[test]
@@ -734,4 +747,38 @@ fn the_speed_test_defaults_cost_at_most_240_mb_a_day_and_wait_for_the_stream() {
     assert_eq!(tests_a_day * network.speedtest_max_bytes, 240_000_000);
     let loaded = load(&from_env(&[("HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK", "yes")]));
     assert!(loaded.config.network.speedtest_during_playback);
+}
+
+/// The examples a message gives (`e.g. 10 or 2.5`), each a value its setting accepts.
+fn examples(expected: &str) -> Vec<String> {
+    expected
+        .split("e.g. ")
+        .skip(1)
+        .flat_map(|rest| {
+            let inside = rest.split(')').next().unwrap_or("");
+            inside.split(" or ").map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_in_a_message_is_a_value_its_setting_accepts() {
+    assert_eq!(examples("at least 60 (e.g. 60 or 90)"), ["60", "90"]);
+    let mut checked = 0;
+    for setting in settings() {
+        for example in examples(&setting.expected()) {
+            let mut config = HealthConfig::default();
+            let value = figment::value::Value::from(example.as_str());
+            let result = super::apply(setting, &value, &mut config);
+            assert_eq!(result, Ok(()), "{}: the example {example:?}", setting.env_name());
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} examples found");
+    let problem = only_problem(&from_env(&[("HEALTH_NETWORK_SPEEDTEST_INTERVAL", "30")]));
+    assert_eq!(
+        problem,
+        "HEALTH_NETWORK_SPEEDTEST_INTERVAL=30: expected a number of seconds, at least 60 seconds \
+         (e.g. 60 or 90)"
+    );
 }

@@ -155,8 +155,10 @@ fn every_setting_names_the_key_the_value_and_what_is_allowed() {
         (
             "VIMEO_LIVE_EVENT_ID",
             "abc",
-            "expected the live event's number (e.g. 1234567) or its URL",
+            "expected the live event's number, above 0 (e.g. 1234567), or its URL",
         ),
+        ("VIMEO_LIVE_EVENT_ID", "0", "expected the live event's number, above 0"),
+        ("VIMEO_LIVE_EVENT_ID", "https://vimeo.com/event/0", "above 0"),
         ("VIMEO_LIVE_EVENT_ID", "12 34", "expected the live event's number"),
         (
             "VIMEO_LIVE_EVENT_ID",
@@ -752,4 +754,36 @@ fn the_default_of_every_setting_loads_back_as_itself() {
     let loaded = load(&sources);
     assert_eq!(loaded.config, kiosk.expected_default());
     assert!(by_name("PLAYER_ARGS").is_some_and(|s| s.default_value().as_deref() == Some("")));
+}
+
+/// The examples a message gives (`e.g. 10 or 2.5`), each one value.
+fn examples(expected: &str) -> Vec<String> {
+    expected
+        .split("e.g. ")
+        .skip(1)
+        .flat_map(|rest| {
+            let inside = rest.split(')').next().unwrap_or("");
+            inside.split(" or ").map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_in_a_message_is_a_value_its_setting_accepts() {
+    let kiosk = Kiosk::new();
+    let mut checked = 0;
+    for setting in settings() {
+        for example in examples(&setting.expected()) {
+            // An image example names a file that need not exist here: only its form counts.
+            let example = match setting.name() {
+                "HOLDING_IMAGE" | "ERROR_IMAGE" => kiosk.holding.display().to_string(),
+                _ => example,
+            };
+            let loaded = KioskConfig::load(&kiosk.env(&[(setting.name(), &example)]));
+            let problems = loaded.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(problems.is_empty(), "{}={example}: {problems}", setting.name());
+            checked += 1;
+        }
+    }
+    assert!(checked > 5, "only {checked} examples found");
 }
