@@ -248,7 +248,10 @@ mod tests {
                 "line 1: `FOO BAR=1`: \"FOO BAR\" is not a valid variable name (letters, digits \
                  and _, not starting with a digit)",
             ),
-            ("A=1\nB=2\nC=3\nD=4\nE=5\nF=6\njust words\n", "line 7: `just words`: expected NAME=value"),
+            (
+                "A=1\nB=2\nC=3\nD=4\nE=5\nF=6\njust words\n",
+                "line 7: `just words`: expected NAME=value",
+            ),
             (
                 "OTHER=\"open\n",
                 "line 1: `OTHER=\"open`: the value cannot be parsed: check its quotes and escapes \

@@ -11,7 +11,8 @@
 //!   are pieces such a table is built from.
 //! - [`parse`]: the kinds of value both binaries have (booleans, seconds, ports, paths, URLs,
 //!   lists, numbers); [`suggest`]: the known name an unknown one misspells.
-//! - [`written`], [`toml_text`]: values in their layer's syntax for messages, secrets redacted.
+//! - [`written`], [`toml_text`]: values in their layer's syntax for messages, secrets redacted;
+//!   [`cut`]: long ones cut; [`wrong_kind`]: a TOML value of a kind its setting never takes.
 //!
 //! | Feature | What it adds | Default |
 //! |---|---|---|
@@ -22,6 +23,7 @@
 //! rules, and walks its table itself; nor does it touch the process environment, which
 //! [`Sources::from_process`] only reads.
 
+mod kind;
 mod layers;
 mod origin;
 pub mod parse;
@@ -33,6 +35,7 @@ mod table;
 pub mod testing;
 mod text;
 
+pub use kind::{Kind, kind_words, wrong_kind};
 pub use layers::{Found, Layers};
 pub use origin::Origin;
 pub use problem::{ConfigErrors, ConfigProblem, Findings, Subject};

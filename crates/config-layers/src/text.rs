@@ -105,7 +105,8 @@ mod tests {
 
     #[test]
     fn toml_dates_show_as_written() {
-        for date in ["1979-05-27", "1979-05-27T07:32:00Z", "07:32:00", "1979-05-27T00:32:00.5-07:00"]
+        for date in
+            ["1979-05-27", "1979-05-27T07:32:00Z", "07:32:00", "1979-05-27T00:32:00.5-07:00"]
         {
             let text = format!("[kiosk]\nwhen = {date}\n");
             let dict: figment::value::Dict = Toml::from_str(&text).expect("TOML");

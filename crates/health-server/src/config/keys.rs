@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use config_layers::{Minimum, Origin, access};
+use config_layers::{Kind, Minimum, Origin, access};
 
 use super::{HealthConfig, PingMethodSetting, Secret, SignedUrl, ToolSetting, VariantSetting};
 
@@ -458,6 +458,33 @@ impl Setting {
     /// Whether its value is shown without the query string (a signed URL).
     pub(crate) fn is_signed_url(&self) -> bool {
         matches!(self.field, Field::SignedUrl(_))
+    }
+
+    /// The kinds of TOML value it takes, the one to name in a message first.
+    pub(crate) fn kinds(&self) -> &'static [Kind] {
+        use Kind::{Array, Boolean, Number, String};
+        match &self.field {
+            Field::Bool(_) => &[Boolean, Number, String],
+            Field::Port(_)
+            | Field::Seconds(..)
+            | Field::Count(..)
+            | Field::Bytes(..)
+            | Field::Factor(..) => &[Number, String],
+            Field::Variant(_) => &[String, Number],
+            Field::Hosts(_) | Field::Paths(_) => &[Array, String],
+            Field::Ip(_)
+            | Field::Secret(_)
+            | Field::Path(_)
+            | Field::Tool(_)
+            | Field::Url(_)
+            | Field::OptionalUrl(_)
+            | Field::OptionalPath(_)
+            | Field::PingMethod(_)
+            | Field::SignedUrl(_)
+            | Field::Program(_)
+            | Field::ProcessName(_)
+            | Field::LabelValue(_) => &[String],
+        }
     }
 
     /// The message for a value it cannot accept: `expected a port number 1-65535`.

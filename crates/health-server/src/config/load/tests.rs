@@ -326,7 +326,9 @@ fn an_unparsable_dotenv_line_is_named_by_number_and_text_without_a_secret() {
     let dir = TempDir::new().expect("tempdir");
     let cases = [
         (
-            format!("# the token\nHEALTH_METRICS_BEARER_TOKEN=\"{TOKEN}\nHEALTH_METRICS_PORT=9100\n"),
+            format!(
+                "# the token\nHEALTH_METRICS_BEARER_TOKEN=\"{TOKEN}\nHEALTH_METRICS_PORT=9100\n"
+            ),
             "line 2: `HEALTH_METRICS_BEARER_TOKEN=<redacted>`: the value cannot be parsed",
         ),
         (
@@ -346,6 +348,67 @@ fn an_unparsable_dotenv_line_is_named_by_number_and_text_without_a_secret() {
         assert!(problem.starts_with(&expected), "{problem}\nshould start with\n{expected}");
         assert!(!problem.contains(TOKEN), "{problem}");
     }
+}
+
+#[test]
+fn a_toml_value_of_the_wrong_kind_names_the_kind_and_dates_show_as_dates() {
+    let dir = TempDir::new().expect("tempdir");
+    // (the TOML line in its section, the problem after the file's name)
+    let cases = [
+        ("[metrics]\nhost = 0", "metrics.host = 0", "expected a string, not a number: an IPv4"),
+        (
+            "[metrics]\nbearer_token = 12345",
+            "metrics.bearer_token = <redacted>",
+            "expected a string, not a number: a non-empty token",
+        ),
+        (
+            "[hardware]\ninterval = 1979-05-27",
+            "hardware.interval = 1979-05-27",
+            "expected a number, not a date: a number of seconds",
+        ),
+        (
+            "[hardware]\ninterval = 07:32:00",
+            "hardware.interval = 07:32:00",
+            "expected a number, not a date: a number of seconds",
+        ),
+        (
+            "[metrics]\nport = [9100]",
+            "metrics.port = [9100]",
+            "expected a number, not an array of strings: a port number 1-65535",
+        ),
+        (
+            "[network]\nping_hosts = 8",
+            "network.ping_hosts = 8",
+            "expected an array of strings, not a number: comma-separated",
+        ),
+        (
+            "[network]\nenabled = { on = true }",
+            "network.enabled = { on = true }",
+            "expected a boolean, not a table: true/false",
+        ),
+        (
+            "[network]\nping_method = true",
+            "network.ping_method = true",
+            "expected a string, not a boolean: icmp, tcp or auto",
+        ),
+    ];
+    for (text, assignment, expected) in cases {
+        let file = write(&dir, "health.toml", &format!("{text}\n"));
+        let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
+        let problem = only_problem(&sources);
+        let start = format!("{assignment} (in {}): {expected}", file.display());
+        assert!(problem.starts_with(&start), "{problem}\nshould start with\n{start}");
+        assert!(!problem.contains("private"), "{problem}");
+    }
+}
+
+#[test]
+fn values_longer_than_200_characters_are_cut_in_messages() {
+    let long = format!("{}END", "h".repeat(300));
+    let problem = only_problem(&from_env(&[("HEALTH_METRICS_HOST", &long)]));
+    let start = format!("HEALTH_METRICS_HOST={}…: expected", "h".repeat(200));
+    assert!(problem.starts_with(&start), "{problem}");
+    assert!(!problem.contains("END"), "{problem}");
 }
 
 #[test]

@@ -343,6 +343,37 @@ fn the_toml_file_takes_typed_values_and_is_quoted_in_problems() {
 }
 
 #[test]
+fn a_toml_value_of_the_wrong_kind_names_the_kind_and_dates_show_as_dates() {
+    let kiosk = Kiosk::new();
+    let cases = [
+        ("vimeo_api_url = 42", "kiosk.vimeo_api_url = 42", "expected a string, not a number: an"),
+        ("player = true", "kiosk.player = true", "expected a string, not a boolean: mpv"),
+        (
+            "check_interval = 1979-05-27T07:32:00Z",
+            "kiosk.check_interval = 1979-05-27T07:32:00Z",
+            "expected a number, not a date: a number of seconds",
+        ),
+        (
+            "vimeo_live_event_id = [1]",
+            "kiosk.vimeo_live_event_id = [1]",
+            "expected a number, not an array of strings: the live event's number",
+        ),
+        ("log_format = 1", "kiosk.log_format = 1", "expected a string, not a number: text or json"),
+    ];
+    for (line, assignment, expected) in cases {
+        // The event id from the file, where the environment would hide it.
+        let id =
+            if line.starts_with("vimeo_live_event_id") { "" } else { "vimeo_live_event_id = 7\n" };
+        let file = kiosk.write("kiosk.toml", &format!("[kiosk]\n{id}{line}\n"));
+        let mut sources = KioskSources { file: Some(file.clone()), ..kiosk.env(&[]) };
+        sources.env.remove("VIMEO_LIVE_EVENT_ID");
+        let problem = only_problem(&sources);
+        let start = format!("{assignment} (in {}): {expected}", file.display());
+        assert!(problem.starts_with(&start), "{problem}\nshould start with\n{start}");
+    }
+}
+
+#[test]
 fn dotenv_problems_say_where_the_value_came_from() {
     let kiosk = Kiosk::new();
     let dotenv = kiosk.write(".env", "PLAYER=vlc\nVIMEO_TOKEN=\n");
