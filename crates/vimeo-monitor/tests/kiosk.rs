@@ -553,6 +553,24 @@ async fn a_bad_check_interval_exits_2_naming_it() {
     assert_eq!(api.requests(), 0);
 }
 
+/// A typo is often why a value did not take: its hint shows beside the problems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_configuration_keeps_its_typo_hints() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let settings =
+        Settings::new(&api, &images).set("CHECK_INTERVAL", "soon").set("ERROR_TRESHOLD", "3");
+    let output = run_to_exit(&settings, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CHECK_INTERVAL=soon"), "{stderr}");
+    assert!(
+        stderr.contains("note: unknown variable ERROR_TRESHOLD in the environment is ignored; did you mean ERROR_THRESHOLD?"),
+        "{stderr}"
+    );
+    assert_eq!(api.requests(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_shows_the_token_redacted() {
     let images = Images::new();
