@@ -10,7 +10,8 @@
 //!   its TOML check, its warnings for unknown names); [`Access`], [`access!`] and [`Minimum`]
 //!   are pieces such a table is built from.
 //! - [`parse`]: the kinds of value both binaries have (booleans, seconds, ports, paths, URLs,
-//!   lists, numbers); [`suggest`]: the known name an unknown one misspells.
+//!   lists, numbers); [`suggest`]: the known name an unknown one misspells;
+//!   [`unknown_top_level`]: tables of the shared TOML file that no binary reads.
 //! - [`written`], [`toml_text`]: values in their layer's syntax for messages, secrets redacted;
 //!   [`cut`]: long ones cut; [`wrong_kind`]: a TOML value of a kind its setting never takes.
 //!
@@ -34,6 +35,7 @@ mod table;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod text;
+mod top_level;
 
 pub use kind::{Kind, kind_words, wrong_kind};
 pub use layers::{Found, Layers};
@@ -43,3 +45,4 @@ pub use sources::Sources;
 pub use suggest::suggest;
 pub use table::{Access, Minimum, Table};
 pub use text::{MAX_QUOTED, REDACTED, cut, toml_datetime, toml_text, written};
+pub use top_level::unknown_top_level;

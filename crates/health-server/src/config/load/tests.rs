@@ -545,6 +545,25 @@ fn unknown_toml_keys_warn_but_unknown_sections_are_left_to_the_kiosk() {
 }
 
 #[test]
+fn unknown_top_level_keys_and_tables_warn_with_a_near_miss() {
+    let dir = TempDir::new().expect("tempdir");
+    let text =
+        "port = 9100\n[metrcs]\nport = 9100\n[kisok]\n[kiosk]\nplayer = \"mpv\"\n[colours]\n";
+    let file = write(&dir, "health.toml", text);
+    let loaded = load(&ConfigSources { file: Some(file.clone()), ..Default::default() });
+    let at = format!("at the top level in {} is ignored", file.display());
+    assert_eq!(
+        loaded.warnings,
+        [
+            format!("unknown table [colours] {at}"),
+            format!("unknown table [kisok] {at}; did you mean [kiosk]?"),
+            format!("unknown table [metrcs] {at}; did you mean [metrics]?"),
+            format!("unknown key port {at}"),
+        ]
+    );
+}
+
+#[test]
 fn health_config_in_dotenv_warns_that_it_is_ignored() {
     let dir = TempDir::new().expect("tempdir");
     let dotenv = write(&dir, ".env", "HEALTH_CONFIG=/etc/health.toml\n");
@@ -744,7 +763,10 @@ fn script_settings_from_the_toml_file() {
     let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
     assert_eq!(
         only_problem(&sources),
-        format!("script.status_file = 3 (in {}): expected an absolute path", file.display())
+        format!(
+            "script.status_file = 3 (in {}): expected a string, not a number: an absolute path",
+            file.display()
+        )
     );
     let file =
         write(&dir, "ok.toml", "[script]\nprocess_name = \"vimeo_monitor.py\"\ninterval = 10\n");

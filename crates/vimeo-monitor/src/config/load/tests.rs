@@ -585,6 +585,27 @@ fn unknown_toml_keys_warn_and_other_tables_are_left_alone() {
 }
 
 #[test]
+fn unknown_top_level_keys_and_tables_warn_with_a_near_miss() {
+    let kiosk = Kiosk::new();
+    let file = kiosk.write(
+        "kiosk.toml",
+        "title = \"hall\"\n[metrics]\nport = 9100\n[kisok]\nplayer = \"mpv\"\n[netwrk]\n[colours]\n",
+    );
+    let sources = KioskSources { file: Some(file.clone()), ..kiosk.env(&[]) };
+    let loaded = load(&sources);
+    let at = format!("at the top level in {} is ignored", file.display());
+    assert_eq!(
+        loaded.warnings,
+        [
+            format!("unknown table [colours] {at}"),
+            format!("unknown table [kisok] {at}; did you mean [kiosk]?"),
+            format!("unknown table [netwrk] {at}; did you mean [network]?"),
+            format!("unknown key title {at}"),
+        ]
+    );
+}
+
+#[test]
 fn api_timeout_may_not_exceed_the_check_interval() {
     let kiosk = Kiosk::new();
     let why = "one API request must not outlast the time between checks";
