@@ -2,8 +2,9 @@
 //!
 //! The `.env` file is read with dotenvy's iterator and never put into the process environment,
 //! and the environment itself is a map handed in, so loading has no side effects and tests
-//! never touch the real environment. Problems never quote a line of either file: it may hold a
-//! token.
+//! never touch the real environment. A `.env` line that cannot be parsed is quoted by number and
+//! text, cut short, with a secret's value redacted; the TOML file's lines are never quoted
+//! (toml's rendering would show one whole, token included).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
