@@ -118,7 +118,8 @@ mod tests {
 
     use super::*;
 
-    /// A table of two settings, `APP_PORT` (`app.port`, default 80) and `APP_NAME` (`app.name`).
+    /// A table of two settings, `APP_PORT` (`app.port`, default 80) and `APP_NAME` (`app.name`,
+    /// a secret).
     struct App;
 
     impl Table for App {
@@ -131,8 +132,8 @@ mod tests {
             vec![("APP_PORT".to_owned(), "80".to_owned())]
         }
 
-        fn claims(name: &str) -> bool {
-            name.starts_with("APP_")
+        fn is_secret(name: &str) -> bool {
+            name == "APP_NAME"
         }
 
         fn unknown_names(names: &[&str], origin: &Origin) -> Vec<String> {
@@ -213,8 +214,8 @@ mod tests {
         assert_eq!(
             problems[1],
             format!(
-                "{}: a line of the .env file cannot be parsed (the line setting APP_NAME): \
-                 check its quotes and escapes",
+                "{} line 2: `APP_NAME=<redacted>`: the value cannot be parsed: check its quotes \
+                 and escapes (an unclosed quote takes the lines after it too)",
                 dotenv.display()
             )
         );
@@ -222,5 +223,92 @@ mod tests {
         assert!(layers.find("app.name").is_none());
         let port = layers.find("app.port").expect("the lines before still count");
         assert_eq!(port.value.as_str(), Some("81"));
+    }
+
+    /// One `.env` line that dotenvy refuses, with what is around it.
+    fn dotenv_problems(text: &str) -> (Vec<String>, Layers, PathBuf) {
+        let dir = TempDir::new().expect("tempdir");
+        let dotenv = write(&dir, ".env", text);
+        let (layers, problems, _) = read(None, Some(&dotenv), &[]);
+        let prefix = format!("{} ", dotenv.display());
+        let problems = problems.iter().map(|p| p.replace(&prefix, "")).collect();
+        (problems, layers, dotenv)
+    }
+
+    #[test]
+    fn dotenv_lines_that_cannot_be_parsed_are_named_by_number_and_text() {
+        let cases: [(&str, &str); 6] = [
+            (
+                "# c\nAPP_PORT=81\n\n2FOO=1\n",
+                "line 4: `2FOO=1`: \"2FOO\" is not a valid variable name (letters, digits and _, \
+                 not starting with a digit)",
+            ),
+            (
+                "FOO BAR=1\n",
+                "line 1: `FOO BAR=1`: \"FOO BAR\" is not a valid variable name (letters, digits \
+                 and _, not starting with a digit)",
+            ),
+            (
+                "A=1\nB=2\nC=3\nD=4\nE=5\nF=6\njust words\n",
+                "line 7: `just words`: expected NAME=value",
+            ),
+            (
+                "OTHER=\"open\n",
+                "line 1: `OTHER=\"open`: the value cannot be parsed: check its quotes and escapes \
+                 (an unclosed quote takes the lines after it too)",
+            ),
+            (
+                "VIMEO_TOKEN='abc\n",
+                "line 1: `VIMEO_TOKEN=<redacted>`: the value cannot be parsed: check its quotes \
+                 and escapes (an unclosed quote takes the lines after it too)",
+            ),
+            (
+                "HEALTH_STREAM_URL=\"https://cdn.example/x.m3u8?sig=abc\n",
+                "line 1: `HEALTH_STREAM_URL=\"https://cdn.example/x.m3u8?<redacted>`: the value \
+                 cannot be parsed: check its quotes and escapes (an unclosed quote takes the \
+                 lines after it too)",
+            ),
+        ];
+        for (text, expected) in cases {
+            let (problems, _, _) = dotenv_problems(text);
+            assert_eq!(problems, [expected.to_owned()], "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_same_bad_line_twice_gets_both_numbers() {
+        let (problems, layers, _) = dotenv_problems("1A=1\nAPP_PORT=82\n1A=1\n");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("line 1: "), "{problems:?}");
+        assert!(problems[1].starts_with("line 3: "), "{problems:?}");
+        assert_eq!(layers.find("app.port").expect("app.port").value.as_str(), Some("82"));
+    }
+
+    #[test]
+    fn long_dotenv_lines_are_cut() {
+        let long = format!("BAD NAME={}END\n", "x".repeat(400));
+        let (problems, _, _) = dotenv_problems(&long);
+        let quoted = problems[0].split('`').nth(1).expect("the line, quoted");
+        assert_eq!(quoted.chars().count(), crate::MAX_QUOTED + 1, "{quoted}");
+        assert!(quoted.ends_with('…') && !problems[0].contains("END"), "{problems:?}");
+    }
+
+    /// What docs/configuration.md promises about comments.
+    #[test]
+    fn a_comment_after_a_space_is_stripped_and_a_hash_inside_a_value_is_kept() {
+        let cases = [
+            ("APP_PORT=81 # the port\n", "81"),
+            ("APP_PORT=81\t# the port\n", "81"),
+            ("APP_PORT=8#1\n", "8#1"),
+            ("APP_PORT=\"8 # 1\" # the port\n", "8 # 1"),
+            ("APP_PORT='8 #1'\n", "8 #1"),
+            ("# APP_PORT=1\nAPP_PORT=81\n", "81"),
+        ];
+        for (text, expected) in cases {
+            let (problems, layers, _) = dotenv_problems(text);
+            assert!(problems.is_empty(), "{text:?}: {problems:?}");
+            let port = layers.find("app.port").expect("app.port");
+            assert_eq!(port.value.as_str(), Some(expected), "{text:?}");
+        }
     }
 }

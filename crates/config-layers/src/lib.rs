@@ -10,8 +10,10 @@
 //!   its TOML check, its warnings for unknown names); [`Access`], [`access!`] and [`Minimum`]
 //!   are pieces such a table is built from.
 //! - [`parse`]: the kinds of value both binaries have (booleans, seconds, ports, paths, URLs,
-//!   lists, numbers); [`suggest`]: the known name an unknown one misspells.
-//! - [`written`], [`toml_text`]: values in their layer's syntax for messages, secrets redacted.
+//!   lists, numbers); [`suggest`]: the known name an unknown one misspells;
+//!   [`unknown_top_level`]: tables of the shared TOML file that no binary reads.
+//! - [`written`], [`toml_text`]: values in their layer's syntax for messages, secrets redacted;
+//!   [`cut`]: long ones cut; [`wrong_kind`]: a TOML value of a kind its setting never takes.
 //!
 //! | Feature | What it adds | Default |
 //! |---|---|---|
@@ -22,6 +24,7 @@
 //! rules, and walks its table itself; nor does it touch the process environment, which
 //! [`Sources::from_process`] only reads.
 
+mod kind;
 mod layers;
 mod origin;
 pub mod parse;
@@ -32,11 +35,14 @@ mod table;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod text;
+mod top_level;
 
+pub use kind::{Kind, kind_words, wrong_kind};
 pub use layers::{Found, Layers};
 pub use origin::Origin;
 pub use problem::{ConfigErrors, ConfigProblem, Findings, Subject};
 pub use sources::Sources;
 pub use suggest::suggest;
 pub use table::{Access, Minimum, Table};
-pub use text::{REDACTED, toml_text, written};
+pub use text::{MAX_QUOTED, REDACTED, cut, toml_datetime, toml_text, written};
+pub use top_level::unknown_top_level;

@@ -81,6 +81,13 @@ pub enum Subject {
         /// The file.
         path: PathBuf,
     },
+    /// One line of a file (a `.env` line that cannot be parsed).
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// The line's number, from 1.
+        line: usize,
+    },
 }
 
 impl ConfigProblem {
@@ -89,9 +96,14 @@ impl ConfigProblem {
         Self { subject: Subject::Value { key, value, origin }, message }
     }
 
-    /// A problem with a whole file (missing, unreadable, not TOML, a line of `.env`).
+    /// A problem with a whole file (missing, unreadable, not TOML).
     pub fn file(path: impl Into<PathBuf>, message: String) -> Self {
         Self { subject: Subject::File { path: path.into() }, message }
+    }
+
+    /// A problem with one line of a file (a `.env` line that cannot be parsed).
+    pub fn line(path: impl Into<PathBuf>, line: usize, message: String) -> Self {
+        Self { subject: Subject::Line { path: path.into(), line }, message }
     }
 }
 
@@ -100,7 +112,8 @@ impl fmt::Display for ConfigProblem {
         let message = &self.message;
         match &self.subject {
             Subject::Value { key, value, origin } => {
-                write!(f, "{}: {message}", origin.sourced_assignment(key, value))
+                let value = crate::cut(value);
+                write!(f, "{}: {message}", origin.sourced_assignment(key, &value))
             }
             Subject::Missing { key, empty_in: None } => write!(f, "{key} is not set: {message}"),
             Subject::Missing { key, empty_in: Some(origin) } => match origin {
@@ -110,6 +123,7 @@ impl fmt::Display for ConfigProblem {
                 Origin::Environment | Origin::Default => write!(f, "{key} is empty: {message}"),
             },
             Subject::File { path } => write!(f, "{}: {message}", path.display()),
+            Subject::Line { path, line } => write!(f, "{} line {line}: {message}", path.display()),
         }
     }
 }
@@ -159,6 +173,22 @@ mod tests {
         assert!(
             file.to_string().starts_with("kiosk.check_interval = \"abc\" (in /k/k.toml): expected")
         );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let long = format!("{}tail", "9".repeat(300));
+        let problem = port("HEALTH_METRICS_PORT", &long, Origin::Environment);
+        let text = problem.to_string();
+        let shown = format!("HEALTH_METRICS_PORT={}…: expected", "9".repeat(crate::MAX_QUOTED));
+        assert!(text.starts_with(&shown), "{text}");
+        assert!(!text.contains("tail"), "{text}");
+    }
+
+    #[test]
+    fn lines_of_a_file_are_numbered() {
+        let line = ConfigProblem::line("/k/.env", 7, "`FOO BAR=1`: cannot be parsed".into());
+        assert_eq!(line.to_string(), "/k/.env line 7: `FOO BAR=1`: cannot be parsed");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! The `.env` file is read with dotenvy's iterator and never put into the process environment,
 //! and the environment itself is a map handed in, so loading has no side effects and tests
-//! never touch the real environment. Problems never quote a line of either file: it may hold a
-//! token.
+//! never touch the real environment. A `.env` line that cannot be parsed is quoted by number and
+//! text, cut short, with a secret's value redacted; the TOML file's lines are never quoted
+//! (toml's rendering would show one whole, token included).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,8 +61,8 @@ fn position(text: &str, offset: usize) -> String {
 }
 
 /// Reads the `.env` file's pairs in order. A missing file gives none; lines that cannot be
-/// parsed are problems (without their text, which may hold a token; named by the setting they
-/// start with when `T` claims it) and the rest still count.
+/// parsed are problems naming their line number and text (a secret's value redacted, see
+/// [`shown_line`]) and the rest still count.
 pub(crate) fn read_dotenv<T: Table>(
     path: &Path,
     problems: &mut Vec<ConfigProblem>,
@@ -75,6 +76,9 @@ pub(crate) fn read_dotenv<T: Table>(
             return Vec::new();
         }
     };
+    // dotenvy's errors carry the text, not the line number: found again in the file, in order.
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = Lines { text: text.lines().collect(), next: 0 };
     let mut pairs = Vec::new();
     for item in iter {
         match item {
@@ -83,15 +87,12 @@ pub(crate) fn read_dotenv<T: Table>(
                 pairs.push((name, value));
             }
             Err(dotenvy::Error::LineParse(line, _)) => {
-                let name = line.split('=').next().unwrap_or("").trim();
-                let near = if T::claims(name) {
-                    format!(" (the line setting {name})")
-                } else {
-                    String::new()
-                };
-                problems.push(cannot(format!(
-                    "a line of the .env file cannot be parsed{near}: check its quotes and escapes"
-                )));
+                let first = line.lines().next().unwrap_or("").trim_start_matches('\u{feff}');
+                let message = format!("`{}`: {}", shown_line::<T>(first), why_not(first));
+                problems.push(match lines.number_of(first) {
+                    Some(number) => ConfigProblem::line(path, number, message),
+                    None => cannot(message),
+                });
             }
             Err(e) => {
                 problems.push(cannot(format!("cannot read the .env file: {e}")));
@@ -100,4 +101,76 @@ pub(crate) fn read_dotenv<T: Table>(
         }
     }
     pairs
+}
+
+/// The physical lines of a file, searched in order for the lines dotenvy could not parse.
+struct Lines<'a> {
+    text: Vec<&'a str>,
+    next: usize,
+}
+
+impl Lines<'_> {
+    /// The number (from 1) of the next line, from where the last search ended, that reads `line`.
+    fn number_of(&mut self, line: &str) -> Option<usize> {
+        let wanted = line.trim();
+        let found = self.text[self.next..]
+            .iter()
+            .position(|l| l.trim_start_matches('\u{feff}').trim() == wanted)?;
+        let index = self.next + found;
+        self.next = index + 1;
+        Some(index + 1)
+    }
+}
+
+/// The name a `.env` line sets: the text before `=`, without `export `.
+fn name_of(line: &str) -> &str {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    line.split_once('=').map_or(line, |(name, _)| name).trim()
+}
+
+/// Whether `name` is a variable name dotenvy and a shell take: letters, digits, `_` (and `.`,
+/// which dotenvy allows), not starting with a digit.
+fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Why dotenvy refused a line, as far as can be told from its text.
+fn why_not(line: &str) -> String {
+    let name = name_of(line);
+    if !line.contains('=') {
+        "expected NAME=value".to_owned()
+    } else if !is_valid_name(name) {
+        format!(
+            "{name:?} is not a valid variable name (letters, digits and _, not starting with a \
+             digit)"
+        )
+    } else {
+        "the value cannot be parsed: check its quotes and escapes (an unclosed quote takes \
+         the lines after it too)"
+            .to_owned()
+    }
+}
+
+/// Words in a name that mark its value as secret, for names no table claims (the other
+/// binary's token shares the `.env` file).
+const SECRET_WORDS: [&str; 4] = ["TOKEN", "SECRET", "PASSWORD", "KEY"];
+
+/// A `.env` line as a message shows it: at most [`MAX_QUOTED`](crate::MAX_QUOTED) characters;
+/// the value redacted when `T` says the name is a secret or the name looks like one; a URL's
+/// query string (a signature) redacted.
+pub(crate) fn shown_line<T: Table>(line: &str) -> String {
+    let name = name_of(line);
+    let upper = name.to_ascii_uppercase();
+    let secret = T::is_secret(name) || SECRET_WORDS.iter().any(|w| upper.contains(w));
+    if secret {
+        return format!("{}={}", crate::cut(name), crate::REDACTED);
+    }
+    let line = match line.find("://").and_then(|at| line[at..].find('?').map(|q| at + q)) {
+        Some(query) => format!("{}?{}", &line[..query], crate::REDACTED),
+        None => line.to_owned(),
+    };
+    crate::cut(&line)
 }

@@ -28,9 +28,9 @@ pub trait Table {
         Vec::new()
     }
 
-    /// Whether a `.env` line that starts with `name` and cannot be parsed is this table's, so
-    /// that the problem may name the setting (never the line's text).
-    fn claims(name: &str) -> bool;
+    /// Whether `name` is a secret of this table (a token): a `.env` line setting it that cannot
+    /// be parsed is shown without its value.
+    fn is_secret(name: &str) -> bool;
 
     /// Warnings for the names `origin` (`.env` or the environment) gives that this table does
     /// not know but that look meant for it, e.g. with the nearest known name.
@@ -77,6 +77,18 @@ impl Minimum {
         }
     }
 
+    /// Two values it accepts, for a message's example: `10 or 2.5`, or from the minimum up when
+    /// that is above 2.5 (`60 or 90`): an example must never be a value the message refuses.
+    pub fn examples(self) -> String {
+        match self {
+            Self::AtLeast(min) if min > 2 => {
+                let more = min as f64 * 1.5;
+                format!("{min} or {more}")
+            }
+            Self::AtLeast(_) | Self::AboveZero => "10 or 2.5".to_owned(),
+        }
+    }
+
     /// The values it accepts, in a few words: `seconds >= 1`, `seconds > 0`.
     pub fn allowed(self) -> String {
         match self {
@@ -115,5 +127,27 @@ mod tests {
         assert!(!Minimum::AboveZero.admits(Duration::ZERO));
         assert_eq!(Minimum::AtLeast(60).allowed(), "seconds >= 60");
         assert_eq!(Minimum::AboveZero.allowed(), "seconds > 0");
+    }
+
+    #[test]
+    fn examples_respect_the_minimum_they_illustrate() {
+        let cases = [
+            (Minimum::AboveZero, "10 or 2.5"),
+            (Minimum::AtLeast(1), "10 or 2.5"),
+            (Minimum::AtLeast(2), "10 or 2.5"),
+            (Minimum::AtLeast(3), "3 or 4.5"),
+            (Minimum::AtLeast(30), "30 or 45"),
+            (Minimum::AtLeast(60), "60 or 90"),
+            (Minimum::AtLeast(3600), "3600 or 5400"),
+        ];
+        for (minimum, expected) in cases {
+            let examples = minimum.examples();
+            assert_eq!(examples, expected, "{minimum:?}");
+            for example in examples.split(" or ") {
+                let value = figment::value::Value::from(example);
+                let seconds = crate::parse::seconds(&value).expect("an example parses");
+                assert!(minimum.admits(seconds), "{minimum:?} refuses its example {example}");
+            }
+        }
     }
 }

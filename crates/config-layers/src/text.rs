@@ -22,9 +22,36 @@ pub fn written(value: &Value, origin: &Origin, secret: bool) -> String {
     }
 }
 
-/// A figment value in TOML syntax: `"80a"`, `0`, `["a", "b"]`.
+/// The longest value a message quotes, in characters; a longer one is cut, ending in `…`.
+pub const MAX_QUOTED: usize = 200;
+
+/// `text` as a message quotes it: at most [`MAX_QUOTED`] characters, `…` where it was cut (a
+/// pasted file or certificate would otherwise bury the message).
+pub fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTED) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// The key under which figment (through `toml`) keeps a TOML date or time: a one-entry table
+/// holding its text.
+const TOML_DATETIME: &str = "$__toml_private_datetime";
+
+/// The text of a TOML date or time (`1979-05-27`), which figment holds as a table.
+pub fn toml_datetime(value: &Value) -> Option<&str> {
+    match value {
+        Value::Dict(_, dict) if dict.len() == 1 => dict.get(TOML_DATETIME)?.as_str(),
+        _ => None,
+    }
+}
+
+/// A figment value in TOML syntax: `"80a"`, `0`, `["a", "b"]`, `1979-05-27`.
 pub fn toml_text(value: &Value) -> String {
     let join = |items: Vec<String>| items.join(", ");
+    if let Some(datetime) = toml_datetime(value) {
+        return datetime.to_owned();
+    }
     match value {
         Value::String(_, s) => format!("{s:?}"),
         Value::Char(_, c) => format!("{:?}", c.to_string()),
@@ -53,6 +80,8 @@ fn num_text(n: Num) -> String {
 mod tests {
     use std::path::PathBuf;
 
+    use figment::providers::{Format, Toml};
+
     use super::*;
 
     #[test]
@@ -72,5 +101,29 @@ mod tests {
         assert_eq!(toml_text(&Value::from(-3)), "-3");
         assert_eq!(toml_text(&Value::from(2.5)), "2.5");
         assert_eq!(toml_text(&Value::from('x')), "\"x\"");
+    }
+
+    #[test]
+    fn toml_dates_show_as_written() {
+        for date in
+            ["1979-05-27", "1979-05-27T07:32:00Z", "07:32:00", "1979-05-27T00:32:00.5-07:00"]
+        {
+            let text = format!("[kiosk]\nwhen = {date}\n");
+            let dict: figment::value::Dict = Toml::from_str(&text).expect("TOML");
+            let kiosk = dict.get("kiosk").and_then(|k| k.as_dict()).expect("[kiosk]");
+            let when = kiosk.get("when").expect("when");
+            assert_eq!(toml_text(when), date, "{when:?}");
+            assert_eq!(toml_datetime(when), Some(date));
+        }
+        assert_eq!(toml_datetime(&Value::from("1979-05-27")), None);
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        assert_eq!(cut("short"), "short");
+        let exact = "x".repeat(MAX_QUOTED);
+        assert_eq!(cut(&exact), exact);
+        let long = "é".repeat(MAX_QUOTED + 1);
+        assert_eq!(cut(&long), format!("{}…", "é".repeat(MAX_QUOTED)));
     }
 }

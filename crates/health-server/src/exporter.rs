@@ -25,13 +25,15 @@ const CONNECTION_GRACE: Duration = Duration::from_millis(700);
 /// Why the exporter could not start or reload.
 #[derive(Debug, thiserror::Error)]
 pub enum ExporterError {
-    /// The listening address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    /// The listening address could not be bound. The OS's reason is part of the message and
+    /// deliberately not the error's `source()`: printed with its chain (`{:#}`), it would read
+    /// "Address already in use" twice.
+    #[error("cannot listen on {addr}: {reason}")]
     Bind {
         /// The address from `HEALTH_METRICS_HOST` and `HEALTH_METRICS_PORT`.
         addr: SocketAddr,
         /// What the OS said.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// An enabled collector is not compiled in.
     #[error(transparent)]
@@ -98,7 +100,7 @@ impl Exporter {
     pub async fn start(config: &HealthConfig) -> Result<Self, ExporterError> {
         let addr = listen_addr(config);
         let listener =
-            TcpListener::bind(addr).await.map_err(|source| ExporterError::Bind { addr, source })?;
+            TcpListener::bind(addr).await.map_err(|reason| ExporterError::Bind { addr, reason })?;
         Self::start_on(listener, config)
     }
 
@@ -116,7 +118,7 @@ impl Exporter {
     ) -> Result<Self, ExporterError> {
         let local_addr = listener
             .local_addr()
-            .map_err(|source| ExporterError::Bind { addr: listen_addr(config), source })?;
+            .map_err(|reason| ExporterError::Bind { addr: listen_addr(config), reason })?;
         let exposition = Exposition::default();
         let history = History::new();
         let collectors = collectors(config, &inputs, &exposition, &history)?;

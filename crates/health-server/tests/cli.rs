@@ -100,6 +100,7 @@ async fn an_occupied_port_exits_non_zero_naming_the_address() {
         stderr.contains(&format!("cannot listen on {addr}: Address already in use")),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("Address already in use").count(), 1, "said once: {stderr}");
 }
 
 #[tokio::test]

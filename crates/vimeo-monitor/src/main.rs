@@ -32,6 +32,10 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(errors) => {
             eprintln!("vimeo-monitor: invalid configuration:\n{errors}");
+            // A misspelt name is often why a value did not take: show the hints too.
+            for line in errors.warnings.iter().chain(&errors.notes) {
+                eprintln!("note: {line}");
+            }
             return ExitCode::from(2);
         }
     };

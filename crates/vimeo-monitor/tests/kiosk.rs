@@ -484,6 +484,28 @@ async fn sigterm_stops_everything_within_five_seconds() {
     assert!(connect.is_err(), "the metrics port is still open");
 }
 
+/// A metrics port already taken is logged once, the OS's reason said once, and the kiosk plays
+/// on without health monitoring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_metrics_port_is_said_once_and_the_kiosk_plays_on() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = taken.local_addr().expect("a local address").port();
+    let kiosk = Kiosk::start(&Settings::new(&api, &images).health(port));
+
+    kiosk.wait_for_path(images.holding(), SCREEN).await;
+    let said = || async {
+        let log = kiosk.stderr();
+        log.contains("without health monitoring").then_some(log)
+    };
+    let (log, _) = kiosk.wait_for("the bind error in the log", SCREEN, said).await;
+    let line = format!("cannot listen on 127.0.0.1:{port}: Address already in use");
+    assert!(log.contains(&line), "{log}");
+    assert_eq!(log.matches("Address already in use").count(), 1, "said once: {log}");
+    drop(taken);
+}
+
 /// Health monitoring off (the default): no port is opened, even with a port configured, and
 /// the kiosk works as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -550,6 +572,24 @@ async fn a_bad_check_interval_exits_2_naming_it() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("CHECK_INTERVAL") && stderr.contains("soon"), "{stderr}");
     assert_no_canary([("stdout", &*stdout), ("stderr", &*stderr)]);
+    assert_eq!(api.requests(), 0);
+}
+
+/// A typo is often why a value did not take: its hint shows beside the problems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_configuration_keeps_its_typo_hints() {
+    let images = Images::new();
+    let api = VimeoApi::start().await;
+    let settings =
+        Settings::new(&api, &images).set("CHECK_INTERVAL", "soon").set("ERROR_TRESHOLD", "3");
+    let output = run_to_exit(&settings, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CHECK_INTERVAL=soon"), "{stderr}");
+    assert!(
+        stderr.contains("note: unknown variable ERROR_TRESHOLD in the environment is ignored; did you mean ERROR_THRESHOLD?"),
+        "{stderr}"
+    );
     assert_eq!(api.requests(), 0);
 }
 

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use config_layers::{Minimum, Origin, access};
+use config_layers::{Kind, Minimum, Origin, access};
 
 use super::{HealthConfig, PingMethodSetting, Secret, SignedUrl, ToolSetting, VariantSetting};
 
@@ -460,18 +460,46 @@ impl Setting {
         matches!(self.field, Field::SignedUrl(_))
     }
 
+    /// The kinds of TOML value it takes, the one to name in a message first.
+    pub(crate) fn kinds(&self) -> &'static [Kind] {
+        use Kind::{Array, Boolean, Number, String};
+        match &self.field {
+            Field::Bool(_) => &[Boolean, Number, String],
+            Field::Port(_)
+            | Field::Seconds(..)
+            | Field::Count(..)
+            | Field::Bytes(..)
+            | Field::Factor(..) => &[Number, String],
+            Field::Variant(_) => &[String, Number],
+            Field::Hosts(_) | Field::Paths(_) => &[Array, String],
+            Field::Ip(_)
+            | Field::Secret(_)
+            | Field::Path(_)
+            | Field::Tool(_)
+            | Field::Url(_)
+            | Field::OptionalUrl(_)
+            | Field::OptionalPath(_)
+            | Field::PingMethod(_)
+            | Field::SignedUrl(_)
+            | Field::Program(_)
+            | Field::ProcessName(_)
+            | Field::LabelValue(_) => &[String],
+        }
+    }
+
     /// The message for a value it cannot accept: `expected a port number 1-65535`.
     pub(crate) fn expected(&self) -> String {
         match &self.field {
             Field::Bool(_) => "expected true/false, 1/0, yes/no or on/off".to_owned(),
             Field::Port(_) => "expected a port number 1-65535".to_owned(),
             Field::Ip(_) => "expected an IPv4 or IPv6 address (e.g. 0.0.0.0 or ::)".to_owned(),
-            Field::Seconds(_, Minimum::AtLeast(min)) => {
+            Field::Seconds(_, minimum @ Minimum::AtLeast(min)) => {
                 let unit = if *min == 1 { "second" } else { "seconds" };
-                format!("expected a number of seconds, at least {min} {unit} (e.g. 10 or 2.5)")
+                let examples = minimum.examples();
+                format!("expected a number of seconds, at least {min} {unit} (e.g. {examples})")
             }
-            Field::Seconds(_, Minimum::AboveZero) => {
-                "expected a number of seconds above 0 (e.g. 15 or 2.5)".to_owned()
+            Field::Seconds(_, minimum @ Minimum::AboveZero) => {
+                format!("expected a number of seconds above 0 (e.g. {})", minimum.examples())
             }
             Field::Hosts(_) => "expected comma-separated IP addresses or DNS host names".to_owned(),
             Field::Secret(_) => {

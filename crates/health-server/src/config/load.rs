@@ -102,6 +102,10 @@ impl HealthConfig {
 /// Parses `value` for `setting` into its field of `config`, or says what is allowed.
 fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<(), String> {
     let expected = || setting.expected();
+    if let Some(kind) = config_layers::wrong_kind(value, setting.kinds()) {
+        let allowed = expected();
+        return Err(format!("{kind}: {}", allowed.strip_prefix("expected ").unwrap_or(&allowed)));
+    }
     match &setting.field {
         Field::Bool(a) => *(a.get_mut)(config) = parse::boolean(value).ok_or_else(expected)?,
         Field::Port(a) => *(a.get_mut)(config) = parse::port(value).ok_or_else(expected)?,

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use config_layers::{ConfigProblem, Findings, Origin, Sources, Table, toml_text};
+use config_layers::{
+    ConfigProblem, Findings, Origin, Sources, Table, toml_text, unknown_top_level,
+};
 use figment::value::{Dict, Value};
 
 use super::HealthConfig;
@@ -39,6 +41,9 @@ impl ConfigSources {
     }
 }
 
+/// The kiosk's table in the shared TOML file.
+const KIOSK_TABLE: &str = "kiosk";
+
 impl Table for HealthConfig {
     /// `HEALTH_SECTION_NAME` → `section.name`, for the names of settings only.
     fn place_of(env_name: &str) -> Option<(&'static str, String)> {
@@ -50,10 +55,9 @@ impl Table for HealthConfig {
         settings().iter().filter_map(|s| Some((s.env_name(), s.default_value()?))).collect()
     }
 
-    /// Any `HEALTH_*` name: no kiosk setting starts so.
-    fn claims(name: &str) -> bool {
-        let is_name = |n: &str| n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        name.starts_with(PREFIX) && is_name(name)
+    /// The bearer token and the signed URLs (their query strings are signatures).
+    fn is_secret(name: &str) -> bool {
+        keys::by_env_name(name).is_some_and(|s| s.is_secret() || s.is_signed_url())
     }
 
     /// Unknown `HEALTH_*` names, with the nearest known one when it is a likely typo; and
@@ -82,9 +86,13 @@ impl Table for HealthConfig {
     }
 
     /// Warns about unknown keys in this crate's TOML sections and drops sections that are not
-    /// tables (they would hide the defaults); other sections belong to the kiosk and are left be.
+    /// tables (they would hide the defaults); `[kiosk]` belongs to the kiosk and is left be, and
+    /// any other top-level key or table warns.
     fn check_toml(path: &Path, mut dict: Dict, findings: &mut Findings) -> Dict {
         let origin = Origin::File(path.to_path_buf());
+        let mut tables: Vec<&str> = settings().iter().map(Setting::section).collect();
+        tables.push(KIOSK_TABLE);
+        findings.warnings.extend(unknown_top_level(&dict, &tables, &origin, |_| false));
         let sections: Vec<String> =
             dict.keys().filter(|s| keys::is_known_section(s)).cloned().collect();
         for section in sections {

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use config_layers::{Minimum, Origin, access};
+use config_layers::{Kind, Minimum, Origin, access};
 
 use super::{KioskConfig, LogFormat, PlayerKind, image, shell};
 use crate::vimeo::Token;
@@ -332,6 +332,23 @@ impl Setting {
         }
     }
 
+    /// The kinds of TOML value it takes, the one to name in a message first.
+    pub(crate) fn kinds(&self) -> &'static [Kind] {
+        use Kind::{Array, Number, String};
+        match &self.field {
+            Field::EventId(_) | Field::Seconds(..) | Field::Count(..) => &[Number, String],
+            Field::Args(_) => &[Array, String],
+            Field::Token(_)
+            | Field::Url(_)
+            | Field::Image(_)
+            | Field::Player(_)
+            | Field::LogLevel(_)
+            | Field::LogFile(_)
+            | Field::LogFormat(_)
+            | Field::Dir(_) => &[String],
+        }
+    }
+
     /// The message for a value it cannot accept: `expected a number of seconds, ...`.
     pub(crate) fn expected(&self) -> String {
         match &self.field {
@@ -340,17 +357,20 @@ impl Setting {
                                 for a space or line break picked up when pasting it)"
                     .to_owned()
             }
-            Field::EventId(_) => "expected the live event's number (e.g. 1234567) or its URL \
-                                  (e.g. https://vimeo.com/event/1234567)"
-                .to_owned(),
+            Field::EventId(_) => {
+                "expected the live event's number, above 0 (e.g. 1234567), or its \
+                                  URL (e.g. https://vimeo.com/event/1234567)"
+                    .to_owned()
+            }
             Field::Url(_) => "expected an http:// or https:// URL with a host and no user name, \
                               password, query string or fragment (e.g. https://api.vimeo.com)"
                 .to_owned(),
-            Field::Seconds(_, Minimum::AtLeast(min)) => {
-                format!("expected a number of seconds, at least {min} (e.g. 10 or 2.5)")
+            Field::Seconds(_, minimum @ Minimum::AtLeast(min)) => {
+                let examples = minimum.examples();
+                format!("expected a number of seconds, at least {min} (e.g. {examples})")
             }
-            Field::Seconds(_, Minimum::AboveZero) => {
-                "expected a number of seconds above 0 (e.g. 10 or 2.5)".to_owned()
+            Field::Seconds(_, minimum @ Minimum::AboveZero) => {
+                format!("expected a number of seconds above 0 (e.g. {})", minimum.examples())
             }
             Field::Count(_, min, max) => format!("expected a whole number from {min} to {max}"),
             Field::Image(_) => {

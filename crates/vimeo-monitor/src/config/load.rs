@@ -227,6 +227,10 @@ fn same_value(a: &Value, b: &Value) -> bool {
 /// Parses `value` for `setting` into its field of `config`, or says what is wrong.
 fn apply(setting: &Setting, value: &Value, config: &mut KioskConfig) -> Result<(), String> {
     let expected = || setting.expected();
+    if let Some(kind) = config_layers::wrong_kind(value, setting.kinds()) {
+        let allowed = expected();
+        return Err(format!("{kind}: {}", allowed.strip_prefix("expected ").unwrap_or(&allowed)));
+    }
     match &setting.field {
         Field::Token(a) => *(a.get_mut)(config) = parse::token(value).ok_or_else(expected)?,
         Field::EventId(a) => *(a.get_mut)(config) = parse::event_id(value).ok_or_else(expected)?,

@@ -33,17 +33,25 @@ pub(crate) fn url(value: &Value) -> Option<String> {
     well_formed.then(|| text.trim_end_matches('/').to_owned())
 }
 
-/// A live event id: digits (text or a TOML integer), or a Vimeo URL naming the event, such as
+/// A live event id: a positive number (text or a TOML integer; `0` names no event and would
+/// only fail at the API, with every check), or a Vimeo URL naming the event, such as
 /// `https://vimeo.com/event/1234567` or `https://vimeo.com/event/1234567/embed`, of which only
 /// the id is kept. The scheme and `www.` are optional; `api.vimeo.com/live_events/ID` is taken
 /// too.
 pub(crate) fn event_id(value: &Value) -> Option<String> {
     let text = match value {
-        Value::Num(_, n) => return u64::try_from(integer(*n)?).ok().map(|id| id.to_string()),
+        Value::Num(_, n) => {
+            return u64::try_from(integer(*n)?).ok().filter(|id| *id > 0).map(|id| id.to_string());
+        }
         Value::String(_, s) => s.trim(),
         _ => return None,
     };
-    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    let digits = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 20
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && s.bytes().any(|b| b != b'0')
+    };
     if digits(text) {
         return Some(text.to_owned());
     }
@@ -166,12 +174,18 @@ mod tests {
             ("abc", None),
             ("-5", None),
             ("", None),
+            ("0", None),
+            ("000", None),
+            ("https://vimeo.com/event/0", None),
+            ("https://vimeo.com/event/0/embed", None),
+            ("007", Some("007")),
         ];
         for (given, expected) in cases {
             assert_eq!(event_id(&text(given)).as_deref(), expected, "{given:?}");
         }
         assert_eq!(event_id(&Value::from(1234567)).as_deref(), Some("1234567"));
         assert_eq!(event_id(&Value::from(-1)), None);
+        assert_eq!(event_id(&Value::from(0)), None);
     }
 
     #[test]

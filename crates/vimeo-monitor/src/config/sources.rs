@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use config_layers::{ConfigProblem, Findings, Origin, Table, toml_text};
+use config_layers::{ConfigProblem, Findings, Origin, Table, toml_text, unknown_top_level};
 use figment::value::{Dict, Value};
 
 use super::KioskConfig;
@@ -17,14 +17,30 @@ use super::keys::{self, SECTION};
 /// The prefix of the health exporter's names, which share the `.env` file.
 const HEALTH_PREFIX: &str = "HEALTH_";
 
+/// The health exporter's tables in the shared TOML file (`health_server::config::settings()`'s
+/// sections, asserted by a test): written out, as the kiosk may be built without the exporter.
+pub(crate) const HEALTH_TABLES: [&str; 10] = [
+    "hardware",
+    "metrics",
+    "monitoring",
+    "network",
+    "push",
+    "pushgateway",
+    "screen",
+    "script",
+    "state",
+    "stream",
+];
+
 impl Table for KioskConfig {
     /// Every name the kiosk knows goes to `kiosk.name` (lowercase).
     fn place_of(env_name: &str) -> Option<(&'static str, String)> {
         keys::is_known(env_name).then(|| (SECTION, env_name.to_ascii_lowercase()))
     }
 
-    fn claims(name: &str) -> bool {
-        keys::is_known(name)
+    /// `VIMEO_TOKEN`.
+    fn is_secret(name: &str) -> bool {
+        keys::settings().iter().any(|s| s.name() == name && s.is_secret())
     }
 
     /// Unknown names that look meant for the kiosk (a kiosk prefix or a near miss of a kiosk
@@ -42,12 +58,16 @@ impl Table for KioskConfig {
             .collect()
     }
 
-    /// Warns about unknown keys in `[kiosk]` and kiosk names outside it, and drops a `kiosk`
-    /// that is not a table (it would hide the defaults). Other tables belong to the health
-    /// exporter.
+    /// Warns about unknown keys in `[kiosk]`, kiosk names outside it and top-level keys no
+    /// binary reads, and drops a `kiosk` that is not a table (it would hide the defaults). The
+    /// health exporter's tables are left to it.
     fn check_toml(path: &Path, mut dict: Dict, findings: &mut Findings) -> Dict {
         let origin = Origin::File(path.to_path_buf());
         let place = origin.place();
+        let tables: Vec<&str> = HEALTH_TABLES.iter().copied().chain([SECTION]).collect();
+        // Kiosk names at the top level get their own warning, below.
+        let is_kiosk_name = |key: &str| keys::is_known(&key.to_ascii_uppercase());
+        findings.warnings.extend(unknown_top_level(&dict, &tables, &origin, is_kiosk_name));
         for (key, value) in &dict {
             let is_kiosk_name = keys::is_known(&key.to_ascii_uppercase());
             if is_kiosk_name && !matches!(value, Value::Dict(..)) {
@@ -86,5 +106,19 @@ impl Table for KioskConfig {
             }
         }
         dict
+    }
+}
+
+#[cfg(all(test, feature = "health"))]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::HEALTH_TABLES;
+
+    #[test]
+    fn the_health_tables_are_the_exporters_sections() {
+        let sections: BTreeSet<&str> =
+            health_server::config::settings().iter().map(|s| s.section()).collect();
+        assert_eq!(sections, HEALTH_TABLES.into_iter().collect::<BTreeSet<_>>());
     }
 }

@@ -322,17 +322,93 @@ fn dotenv_problems_name_the_file() {
 }
 
 #[test]
-fn an_unparsable_dotenv_line_is_named_without_its_text() {
+fn an_unparsable_dotenv_line_is_named_by_number_and_text_without_a_secret() {
     let dir = TempDir::new().expect("tempdir");
-    let text = format!("HEALTH_METRICS_BEARER_TOKEN=\"{TOKEN}\nHEALTH_METRICS_PORT=9100\n");
-    let dotenv = write(&dir, ".env", &text);
-    let sources = ConfigSources { dotenv: Some(dotenv.clone()), ..Default::default() };
-    let problem = only_problem(&sources);
-    assert!(
-        problem.starts_with(&format!("{}: a line of the .env file", dotenv.display())),
-        "{problem}"
-    );
-    assert!(!problem.contains(TOKEN), "{problem}");
+    let cases = [
+        (
+            format!(
+                "# the token\nHEALTH_METRICS_BEARER_TOKEN=\"{TOKEN}\nHEALTH_METRICS_PORT=9100\n"
+            ),
+            "line 2: `HEALTH_METRICS_BEARER_TOKEN=<redacted>`: the value cannot be parsed",
+        ),
+        (
+            "HEALTH_METRICS_PORT=9100\nHEALTH_METRICS_HOST=\"0.0.0.0\n".to_owned(),
+            "line 2: `HEALTH_METRICS_HOST=\"0.0.0.0`: the value cannot be parsed",
+        ),
+        (
+            "HEALTH_METRICS_PORT=9100\n\nHEALTH METRICS_HOST=::\n".to_owned(),
+            "line 3: `HEALTH METRICS_HOST=::`: \"HEALTH METRICS_HOST\" is not a valid variable name",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dotenv = write(&dir, ".env", &text);
+        let sources = ConfigSources { dotenv: Some(dotenv.clone()), ..Default::default() };
+        let problem = only_problem(&sources);
+        let expected = format!("{} {expected}", dotenv.display());
+        assert!(problem.starts_with(&expected), "{problem}\nshould start with\n{expected}");
+        assert!(!problem.contains(TOKEN), "{problem}");
+    }
+}
+
+#[test]
+fn a_toml_value_of_the_wrong_kind_names_the_kind_and_dates_show_as_dates() {
+    let dir = TempDir::new().expect("tempdir");
+    // (the TOML line in its section, the problem after the file's name)
+    let cases = [
+        ("[metrics]\nhost = 0", "metrics.host = 0", "expected a string, not a number: an IPv4"),
+        (
+            "[metrics]\nbearer_token = 12345",
+            "metrics.bearer_token = <redacted>",
+            "expected a string, not a number: a non-empty token",
+        ),
+        (
+            "[hardware]\ninterval = 1979-05-27",
+            "hardware.interval = 1979-05-27",
+            "expected a number, not a date: a number of seconds",
+        ),
+        (
+            "[hardware]\ninterval = 07:32:00",
+            "hardware.interval = 07:32:00",
+            "expected a number, not a date: a number of seconds",
+        ),
+        (
+            "[metrics]\nport = [9100]",
+            "metrics.port = [9100]",
+            "expected a number, not an array of strings: a port number 1-65535",
+        ),
+        (
+            "[network]\nping_hosts = 8",
+            "network.ping_hosts = 8",
+            "expected an array of strings, not a number: comma-separated",
+        ),
+        (
+            "[network]\nenabled = { on = true }",
+            "network.enabled = { on = true }",
+            "expected a boolean, not a table: true/false",
+        ),
+        (
+            "[network]\nping_method = true",
+            "network.ping_method = true",
+            "expected a string, not a boolean: icmp, tcp or auto",
+        ),
+    ];
+    for (text, assignment, expected) in cases {
+        let file = write(&dir, "health.toml", &format!("{text}\n"));
+        let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
+        let problem = only_problem(&sources);
+        let start = format!("{assignment} (in {}): {expected}", file.display());
+        assert!(problem.starts_with(&start), "{problem}\nshould start with\n{start}");
+        assert!(!problem.contains("private"), "{problem}");
+    }
+}
+
+#[test]
+fn values_longer_than_200_characters_are_cut_in_messages() {
+    let long = format!("{}END", "h".repeat(300));
+    let problem = only_problem(&from_env(&[("HEALTH_METRICS_HOST", &long)]));
+    let start = format!("HEALTH_METRICS_HOST={}…: expected", "h".repeat(200));
+    assert!(problem.starts_with(&start), "{problem}");
+    assert!(!problem.contains("END"), "{problem}");
 }
 
 #[test]
@@ -465,6 +541,25 @@ fn unknown_toml_keys_warn_but_unknown_sections_are_left_to_the_kiosk() {
             "unknown key metrics.prot in {} is ignored; did you mean metrics.port?",
             file.display()
         )]
+    );
+}
+
+#[test]
+fn unknown_top_level_keys_and_tables_warn_with_a_near_miss() {
+    let dir = TempDir::new().expect("tempdir");
+    let text =
+        "port = 9100\n[metrcs]\nport = 9100\n[kisok]\n[kiosk]\nplayer = \"mpv\"\n[colours]\n";
+    let file = write(&dir, "health.toml", text);
+    let loaded = load(&ConfigSources { file: Some(file.clone()), ..Default::default() });
+    let at = format!("at the top level in {} is ignored", file.display());
+    assert_eq!(
+        loaded.warnings,
+        [
+            format!("unknown table [colours] {at}"),
+            format!("unknown table [kisok] {at}; did you mean [kiosk]?"),
+            format!("unknown table [metrcs] {at}; did you mean [metrics]?"),
+            format!("unknown key port {at}"),
+        ]
     );
 }
 
@@ -698,7 +793,10 @@ fn script_settings_from_the_toml_file() {
     let sources = ConfigSources { file: Some(file.clone()), ..Default::default() };
     assert_eq!(
         only_problem(&sources),
-        format!("script.status_file = 3 (in {}): expected an absolute path", file.display())
+        format!(
+            "script.status_file = 3 (in {}): expected a string, not a number: an absolute path",
+            file.display()
+        )
     );
     let file =
         write(&dir, "ok.toml", "[script]\nprocess_name = \"vimeo_monitor.py\"\ninterval = 10\n");
@@ -764,4 +862,38 @@ fn the_speed_test_defaults_cost_at_most_240_mb_a_day_and_wait_for_the_stream() {
     assert_eq!(tests_a_day * network.speedtest_max_bytes, 240_000_000);
     let loaded = load(&from_env(&[("HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK", "yes")]));
     assert!(loaded.config.network.speedtest_during_playback);
+}
+
+/// The examples a message gives (`e.g. 10 or 2.5`), each a value its setting accepts.
+fn examples(expected: &str) -> Vec<String> {
+    expected
+        .split("e.g. ")
+        .skip(1)
+        .flat_map(|rest| {
+            let inside = rest.split(')').next().unwrap_or("");
+            inside.split(" or ").map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_in_a_message_is_a_value_its_setting_accepts() {
+    assert_eq!(examples("at least 60 (e.g. 60 or 90)"), ["60", "90"]);
+    let mut checked = 0;
+    for setting in settings() {
+        for example in examples(&setting.expected()) {
+            let mut config = HealthConfig::default();
+            let value = figment::value::Value::from(example.as_str());
+            let result = super::apply(setting, &value, &mut config);
+            assert_eq!(result, Ok(()), "{}: the example {example:?}", setting.env_name());
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} examples found");
+    let problem = only_problem(&from_env(&[("HEALTH_NETWORK_SPEEDTEST_INTERVAL", "30")]));
+    assert_eq!(
+        problem,
+        "HEALTH_NETWORK_SPEEDTEST_INTERVAL=30: expected a number of seconds, at least 60 seconds \
+         (e.g. 60 or 90)"
+    );
 }

@@ -155,8 +155,10 @@ fn every_setting_names_the_key_the_value_and_what_is_allowed() {
         (
             "VIMEO_LIVE_EVENT_ID",
             "abc",
-            "expected the live event's number (e.g. 1234567) or its URL",
+            "expected the live event's number, above 0 (e.g. 1234567), or its URL",
         ),
+        ("VIMEO_LIVE_EVENT_ID", "0", "expected the live event's number, above 0"),
+        ("VIMEO_LIVE_EVENT_ID", "https://vimeo.com/event/0", "above 0"),
         ("VIMEO_LIVE_EVENT_ID", "12 34", "expected the live event's number"),
         (
             "VIMEO_LIVE_EVENT_ID",
@@ -338,6 +340,37 @@ fn the_toml_file_takes_typed_values_and_is_quoted_in_problems() {
             format!("kiosk.max_retries = -1 (in {shown}): expected a whole number from 0 to 10"),
         ]
     );
+}
+
+#[test]
+fn a_toml_value_of_the_wrong_kind_names_the_kind_and_dates_show_as_dates() {
+    let kiosk = Kiosk::new();
+    let cases = [
+        ("vimeo_api_url = 42", "kiosk.vimeo_api_url = 42", "expected a string, not a number: an"),
+        ("player = true", "kiosk.player = true", "expected a string, not a boolean: mpv"),
+        (
+            "check_interval = 1979-05-27T07:32:00Z",
+            "kiosk.check_interval = 1979-05-27T07:32:00Z",
+            "expected a number, not a date: a number of seconds",
+        ),
+        (
+            "vimeo_live_event_id = [1]",
+            "kiosk.vimeo_live_event_id = [1]",
+            "expected a number, not an array of strings: the live event's number",
+        ),
+        ("log_format = 1", "kiosk.log_format = 1", "expected a string, not a number: text or json"),
+    ];
+    for (line, assignment, expected) in cases {
+        // The event id from the file, where the environment would hide it.
+        let id =
+            if line.starts_with("vimeo_live_event_id") { "" } else { "vimeo_live_event_id = 7\n" };
+        let file = kiosk.write("kiosk.toml", &format!("[kiosk]\n{id}{line}\n"));
+        let mut sources = KioskSources { file: Some(file.clone()), ..kiosk.env(&[]) };
+        sources.env.remove("VIMEO_LIVE_EVENT_ID");
+        let problem = only_problem(&sources);
+        let start = format!("{assignment} (in {}): {expected}", file.display());
+        assert!(problem.starts_with(&start), "{problem}\nshould start with\n{start}");
+    }
 }
 
 #[test]
@@ -552,6 +585,27 @@ fn unknown_toml_keys_warn_and_other_tables_are_left_alone() {
 }
 
 #[test]
+fn unknown_top_level_keys_and_tables_warn_with_a_near_miss() {
+    let kiosk = Kiosk::new();
+    let file = kiosk.write(
+        "kiosk.toml",
+        "title = \"hall\"\n[metrics]\nport = 9100\n[kisok]\nplayer = \"mpv\"\n[netwrk]\n[colours]\n",
+    );
+    let sources = KioskSources { file: Some(file.clone()), ..kiosk.env(&[]) };
+    let loaded = load(&sources);
+    let at = format!("at the top level in {} is ignored", file.display());
+    assert_eq!(
+        loaded.warnings,
+        [
+            format!("unknown table [colours] {at}"),
+            format!("unknown table [kisok] {at}; did you mean [kiosk]?"),
+            format!("unknown table [netwrk] {at}; did you mean [network]?"),
+            format!("unknown key title {at}"),
+        ]
+    );
+}
+
+#[test]
 fn api_timeout_may_not_exceed_the_check_interval() {
     let kiosk = Kiosk::new();
     let why = "one API request must not outlast the time between checks";
@@ -752,4 +806,36 @@ fn the_default_of_every_setting_loads_back_as_itself() {
     let loaded = load(&sources);
     assert_eq!(loaded.config, kiosk.expected_default());
     assert!(by_name("PLAYER_ARGS").is_some_and(|s| s.default_value().as_deref() == Some("")));
+}
+
+/// The examples a message gives (`e.g. 10 or 2.5`), each one value.
+fn examples(expected: &str) -> Vec<String> {
+    expected
+        .split("e.g. ")
+        .skip(1)
+        .flat_map(|rest| {
+            let inside = rest.split(')').next().unwrap_or("");
+            inside.split(" or ").map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_in_a_message_is_a_value_its_setting_accepts() {
+    let kiosk = Kiosk::new();
+    let mut checked = 0;
+    for setting in settings() {
+        for example in examples(&setting.expected()) {
+            // An image example names a file that need not exist here: only its form counts.
+            let example = match setting.name() {
+                "HOLDING_IMAGE" | "ERROR_IMAGE" => kiosk.holding.display().to_string(),
+                _ => example,
+            };
+            let loaded = KioskConfig::load(&kiosk.env(&[(setting.name(), &example)]));
+            let problems = loaded.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(problems.is_empty(), "{}={example}: {problems}", setting.name());
+            checked += 1;
+        }
+    }
+    assert!(checked > 5, "only {checked} examples found");
 }
