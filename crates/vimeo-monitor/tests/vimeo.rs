@@ -7,7 +7,7 @@ mod vimeo_api;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -232,7 +232,12 @@ async fn transient_failures_are_retried_with_growing_backoff() {
         o.max_retries = RETRIES;
     });
 
-    let checked = client.check().await;
+    // No delay past the cap, plus a request's slack each (from the options, not from
+    // `ceiling`, which a broken backoff would break too): else the test would wait for days.
+    let bound = (backoff.cap + REQUEST_SLACK) * (RETRIES + 1);
+    let checked = tokio::time::timeout(bound, client.check()).await.unwrap_or_else(|_| {
+        panic!("the retries took longer than their ceilings allow ({bound:?})")
+    });
     assert!(matches!(checked.answer, Answer::Live { .. }), "{checked:?}");
     assert_eq!(checked.attempts, RETRIES + 1);
     assert_eq!(api.requests(), RETRIES as usize + 1);

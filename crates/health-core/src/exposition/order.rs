@@ -70,7 +70,7 @@ impl Building<'_> {
     fn finish(self) -> Family {
         let mut series: Vec<(SeriesKey<'_>, &str)> =
             self.series.iter().map(|line| (SeriesKey::of(self.name, line), *line)).collect();
-        series.sort_by(|(a, line_a), (b, line_b)| a.cmp(b).then_with(|| line_a.cmp(line_b)));
+        series.sort_by(|(a, line_a), (b, line_b)| a.compare(b).then_with(|| line_a.cmp(line_b)));
         let len = self.comments.iter().chain(&self.series).map(|l| l.len() + 1).sum::<usize>();
         let mut text = String::with_capacity(len + 1);
         for line in self.comments.iter().chain(series.iter().map(|(_, line)| line)) {
@@ -95,7 +95,6 @@ fn series_name(line: &str) -> &str {
 }
 
 /// Where a series goes within its family.
-#[derive(Debug, PartialEq)]
 struct SeriesKey<'a> {
     /// Its labels but `le`, in the family's label order; values compare unescaped.
     labels: Vec<(&'a str, Cow<'a, str>)>,
@@ -120,18 +119,9 @@ impl<'a> SeriesKey<'a> {
         }
         Self { labels, part, le }
     }
-}
 
-impl Eq for SeriesKey<'_> {}
-
-impl PartialOrd for SeriesKey<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SeriesKey<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
+    /// Label sets in order, each: its buckets by bound, then `_sum`, then `_count`.
+    fn compare(&self, other: &Self) -> Ordering {
         self.labels
             .cmp(&other.labels)
             .then(self.part.cmp(&other.part))
