@@ -31,10 +31,10 @@ pub fn order_problems(text: &str) -> Vec<String> {
             }
         };
         if families.last() != Some(&family) {
-            if let Some(previous) = families.last() {
-                if *previous >= family {
-                    problems.push(format!("line {number}: family {family} after {previous}"));
-                }
+            if let Some(previous) = families.last()
+                && *previous >= family
+            {
+                problems.push(format!("line {number}: family {family} after {previous}"));
             }
             if families.contains(&family) {
                 problems.push(format!("line {number}: family {family} appears twice"));
@@ -48,10 +48,10 @@ pub fn order_problems(text: &str) -> Vec<String> {
             }
             continue;
         };
-        if let Some(previous) = &last {
-            if !in_order(previous, &key) {
-                problems.push(format!("line {number}: series out of order: {line}"));
-            }
+        if let Some(previous) = &last
+            && !in_order(previous, &key)
+        {
+            problems.push(format!("line {number}: series out of order: {line}"));
         }
         last = Some(key);
     }
