@@ -39,6 +39,7 @@ async fn scrape(addr: SocketAddr, token: Option<&str>) -> String {
     panic!("no hardware figures were published");
 }
 
+/// promtool's lint, and the order of the client libraries (families by name, series by labels).
 #[tokio::test]
 async fn promtool_accepts_the_live_exposition() {
     let exporter = exporter(&config()).await;
@@ -46,6 +47,8 @@ async fn promtool_accepts_the_live_exposition() {
     let (passed, report) = promtool_check(&text).await;
     assert!(passed, "promtool rejected the exposition:\n{report}\n---\n{text}");
     assert!(report.trim().is_empty(), "promtool complained:\n{report}");
+    let disorder = health_core::testing::order_problems(&text);
+    assert!(disorder.is_empty(), "the exposition is out of order: {disorder:#?}\n---\n{text}");
     exporter.shutdown().await;
 }
 

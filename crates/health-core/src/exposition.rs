@@ -7,6 +7,13 @@
 //! every publish registers its keys afresh, and when a snapshot lacks a series the previous one
 //! had, the section's recorder is replaced by a new one holding exactly the new snapshot. The
 //! series is gone from the very next scrape. A scrape only renders; it never waits on a collector.
+//!
+//! The text is in a stable order ([`order`]): families by name across all sections, series by
+//! labels, so two scrapes of the same state are byte-identical and can be compared by diff.
+
+mod order;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -16,6 +23,7 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
+use self::order::Family;
 use crate::describe::{MetricDesc, MetricKind};
 use crate::snapshot::{SampleValue, Snapshot};
 
@@ -86,8 +94,8 @@ struct SectionState {
     handle: PrometheusHandle,
     keys: HashSet<Key>,
     warned: HashSet<&'static str>,
-    /// The section's text as of the last publish; scrapes between two publishes copy it.
-    rendered: Option<Arc<[u8]>>,
+    /// The section's families, sorted, as of the last publish; scrapes until the next copy them.
+    rendered: Option<Arc<[Family]>>,
 }
 
 impl Default for Exposition {
@@ -236,14 +244,14 @@ impl Exposition {
 
     /// Appends the text exposition to `out`.
     ///
-    /// Each section is formatted once per publish and the text reused by every scrape until the
-    /// next, so a scrape costs a copy, however many clients ask.
+    /// Each section is formatted and sorted once per publish and the families reused by every
+    /// scrape until the next, so a scrape costs a merge by name and a copy, however many clients
+    /// ask.
     pub fn render_to(&self, out: &mut Vec<u8>) {
         let sections: Vec<Arc<Section>> =
             self.inner.sections.read().unwrap_or_else(PoisonError::into_inner).clone();
-        for section in sections {
-            out.extend_from_slice(&section.rendered());
-        }
+        let rendered: Vec<Arc<[Family]>> = sections.iter().map(|s| s.rendered()).collect();
+        order::merge(&rendered, out);
     }
 }
 
@@ -266,18 +274,17 @@ impl Section {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The section's text, formatted now if something was published since the last time.
-    fn rendered(&self) -> Arc<[u8]> {
+    /// The section's families, formatted and sorted now if something was published since the
+    /// last time.
+    fn rendered(&self) -> Arc<[Family]> {
         let mut state = self.lock();
-        if let Some(text) = &state.rendered {
-            return Arc::clone(text);
+        if let Some(families) = &state.rendered {
+            return Arc::clone(families);
         }
-        let mut text = Vec::new();
-        // Writing into a Vec cannot fail.
-        let _ = state.handle.render_to_write(&mut text);
-        let text: Arc<[u8]> = text.into();
-        state.rendered = Some(Arc::clone(&text));
-        text
+        let text = state.handle.render();
+        let families: Arc<[Family]> = order::families(&text).into();
+        state.rendered = Some(Arc::clone(&families));
+        families
     }
 
     fn publish(&self, build: impl FnOnce() -> Snapshot) -> usize {

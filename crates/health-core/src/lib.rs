@@ -30,7 +30,7 @@ mod scheduler;
 mod self_metrics;
 mod snapshot;
 mod status;
-#[cfg(feature = "test-util")]
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
 pub use async_trait::async_trait;

@@ -18,6 +18,9 @@
 use crate::{Collector, Exposition, MetricDesc, MetricKind, SampleValue, Snapshot};
 
 pub mod bench;
+mod order;
+
+pub use order::order_problems;
 
 /// Everything wrong with `snapshot` as an output of `collector`: samples of undescribed metrics,
 /// wrong label names, wrong kinds, and descriptions breaking Prometheus conventions.

@@ -7,7 +7,7 @@ mod vimeo_api;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -214,30 +214,54 @@ async fn a_wrong_token_or_event_is_a_configuration_problem() {
     assert_eq!(api.requests(), 2);
 }
 
+/// Full jitter draws each delay anywhere in `[0, ceiling]`, so one retry proves little: thirty
+/// do. The slack (what a request to 127.0.0.1 may add) is half the cap, so a backoff that ignores
+/// the cap, stops growing or does not wait at all fails here (each was tried).
 #[tokio::test]
 async fn transient_failures_are_retried_with_growing_backoff() {
+    const RETRIES: u32 = 30;
+    const REQUEST_SLACK: Duration = Duration::from_millis(50);
     let api = VimeoApi::start().await;
-    api.queue(vec![Reply::ServerError(500), Reply::ServerError(502), live()]);
-    let backoff = Backoff { base: 40 * MS, cap: 1000 * MS };
-    let client = client_with(&api, |o| o.backoff = backoff);
+    let mut replies: Vec<Reply> =
+        (0..RETRIES).map(|i| Reply::ServerError(if i % 2 == 0 { 500 } else { 502 })).collect();
+    replies.push(live());
+    api.queue(replies);
+    let backoff = Backoff { base: 25 * MS, cap: 100 * MS };
+    let client = client_with(&api, |o| {
+        o.backoff = backoff;
+        o.max_retries = RETRIES;
+    });
 
-    let started = Instant::now();
-    let checked = client.check().await;
+    // No delay past the cap, plus a request's slack each (from the options, not from
+    // `ceiling`, which a broken backoff would break too): else the test would wait for days.
+    let bound = (backoff.cap + REQUEST_SLACK) * (RETRIES + 1);
+    let checked = tokio::time::timeout(bound, client.check()).await.unwrap_or_else(|_| {
+        panic!("the retries took longer than their ceilings allow ({bound:?})")
+    });
     assert!(matches!(checked.answer, Answer::Live { .. }), "{checked:?}");
-    assert_eq!(checked.attempts, 3);
-    assert_eq!(api.requests(), 3);
+    assert_eq!(checked.attempts, RETRIES + 1);
+    assert_eq!(api.requests(), RETRIES as usize + 1);
     assert!(checked.duration < SLACK, "the duration is the last attempt's: {checked:?}");
 
-    // Full jitter: each delay is anywhere in [0, base * 2^retry], so only the ceilings grow.
     let times = api.request_times();
-    for (retry, pair) in times.windows(2).enumerate() {
-        let gap = pair[1] - pair[0];
+    let gaps: Vec<Duration> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    // Never longer than the ceiling, which doubles (25, 50 ms) up to the cap (100 ms).
+    for (retry, gap) in gaps.iter().enumerate() {
         let ceiling = backoff.ceiling(retry as u32);
-        assert!(gap <= ceiling + SLACK, "retry {retry}: waited {gap:?}, ceiling {ceiling:?}");
+        assert!(
+            *gap <= ceiling + REQUEST_SLACK,
+            "retry {retry}: waited {gap:?}, ceiling {ceiling:?}"
+        );
     }
-    assert_eq!(backoff.ceiling(0), 40 * MS);
-    assert_eq!(backoff.ceiling(1), 80 * MS);
-    assert!(started.elapsed() <= 120 * MS + 2 * SLACK);
+    assert_eq!(backoff.ceiling(1), 50 * MS);
+    assert_eq!(backoff.ceiling(2), 100 * MS);
+    assert_eq!(backoff.ceiling(RETRIES), 100 * MS);
+    // From the third retry the ceiling is the cap: the delays average 50 ms, 1.4 s over 28
+    // retries (standard deviation 0.15 s). A backoff stuck at the first ceiling waits at most
+    // 25 ms each, 0.7 s in all; one that does not wait, a few milliseconds.
+    let capped: Duration = gaps[2..].iter().sum();
+    let stuck = backoff.base * (RETRIES - 2);
+    assert!(capped > stuck, "waited {capped:?} over 28 capped retries, at most {stuck:?} if stuck");
 }
 
 #[tokio::test]

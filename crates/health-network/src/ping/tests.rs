@@ -1,8 +1,9 @@
 //! Tests of the pinger. Traffic goes only to loopback and to network namespaces created here
 //! (`vm-test-<pid>-<tag>`, deleted by a drop guard). Tests that need a namespace or a process
 //! with other privileges re-run one `#[ignore]`d helper test of this binary inside it
-//! (`ip netns exec NAME <this binary> --exact <helper> --ignored`); a helper does nothing unless
-//! `VM_PING_HELPER` is set, so `cargo test -- --ignored` alone stays harmless.
+//! (`ip netns exec NAME <this binary> --exact <helper> --ignored`); a helper run on its own
+//! (`VM_PING_HELPER` unset) fails and names the test to run instead. Without root or iproute2
+//! these tests fail with the fix rather than pass having checked nothing (CI runs as root).
 
 use std::net::IpAddr;
 use std::process::Command;
@@ -216,15 +217,15 @@ fn run(command: &[&str]) -> Result<(), String> {
     }
 }
 
-/// A namespace, or `None` after printing why the test is skipped.
-fn netns_or_skip(tag: &str) -> Option<Netns> {
-    match Netns::new(tag) {
-        Ok(netns) => Some(netns),
-        Err(e) => {
-            eprintln!("skipped: cannot create a network namespace (needs root and iproute2): {e}");
-            None
-        }
-    }
+/// A namespace for this test; a test that cannot have one fails with the reason and the fix
+/// rather than passing without having checked anything.
+fn netns(tag: &str) -> Netns {
+    Netns::new(tag).unwrap_or_else(|e| {
+        panic!(
+            "cannot create a network namespace: {e}\n\
+             fix: run the tests as root (CI does) with iproute2 installed (./scripts/setup)"
+        )
+    })
 }
 
 /// Runs the ignored helper test `name` of this binary behind `prefix`, and asserts it passed.
@@ -245,13 +246,18 @@ fn run_helper(prefix: &[&str], name: &str) {
     );
 }
 
-fn in_helper() -> bool {
-    std::env::var_os(HELPER_ENV).is_some()
+/// Fails a helper run on its own (`--ignored`): outside the namespace its parent test sets up it
+/// would check nothing.
+fn assert_in_helper(parent: &str) {
+    assert!(
+        std::env::var_os(HELPER_ENV).is_some(),
+        "this helper only runs inside the namespace `{parent}` sets up: run that test instead"
+    );
 }
 
 #[test]
 fn datagram_sockets_where_the_sysctl_allows_them() {
-    let Some(netns) = netns_or_skip("dgram") else { return };
+    let netns = netns("dgram");
     netns.sysctl("net.ipv4.ping_group_range=0 2147483647").unwrap();
     run_helper(&["ip", "netns", "exec", &netns.name], "helper_datagram");
 }
@@ -259,9 +265,7 @@ fn datagram_sockets_where_the_sysctl_allows_them() {
 #[tokio::test]
 #[ignore = "run inside a namespace by datagram_sockets_where_the_sysctl_allows_them"]
 async fn helper_datagram() {
-    if !in_helper() {
-        return;
-    }
+    assert_in_helper("datagram_sockets_where_the_sysctl_allows_them");
     let opts = options(&["127.0.0.1", "::1"], 3, Duration::from_secs(1), PingMethod::Icmp);
     let pinger = Pinger::new(opts);
     let mut snapshot = Snapshot::new();
@@ -280,7 +284,7 @@ async fn helper_datagram() {
 
 #[test]
 fn without_icmp_permission_hosts_are_down_or_probed_over_tcp() {
-    let Some(netns) = netns_or_skip("noperm") else { return };
+    let netns = netns("noperm");
     // Datagram sockets off, and no CAP_NET_RAW for the helper: no ICMP socket at all.
     netns.sysctl("net.ipv4.ping_group_range=1 0").unwrap();
     let prefix = [
@@ -298,9 +302,7 @@ fn without_icmp_permission_hosts_are_down_or_probed_over_tcp() {
 #[tokio::test]
 #[ignore = "run without CAP_NET_RAW by without_icmp_permission_hosts_are_down_or_probed_over_tcp"]
 async fn helper_not_permitted() {
-    if !in_helper() {
-        return;
-    }
+    assert_in_helper("without_icmp_permission_hosts_are_down_or_probed_over_tcp");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
 
@@ -327,7 +329,7 @@ async fn helper_not_permitted() {
 
 #[tokio::test]
 async fn a_dead_host_costs_its_timeouts_and_delays_no_one() {
-    let Some(netns) = netns_or_skip("dead") else { return };
+    let netns = netns("dead");
     // A veth pair into the namespace, and a route to a /30 behind it that nobody holds: the
     // namespace does not forward, so echo requests there vanish without an answer.
     let pid = std::process::id();
