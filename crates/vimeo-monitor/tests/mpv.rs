@@ -95,6 +95,25 @@ fn stat(pid: u32) -> Option<(char, u32, u32)> {
     Some((state, fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
+/// Waits (at most 5 s) until every thread of `pid` is stopped (`T` in `/proc/PID/task/*/stat`).
+async fn wait_until_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let states: Vec<char> = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .filter_map(|task| {
+                let stat = std::fs::read_to_string(task.ok()?.path().join("stat")).ok()?;
+                stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
+            })
+            .collect();
+        if !states.is_empty() && states.iter().all(|state| *state == 'T') {
+            return;
+        }
+        assert!(Instant::now() < deadline, "mpv {pid} not stopped: {states:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 fn all_pids() -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -355,6 +374,9 @@ async fn a_stopped_mpv_times_out_and_recovers_after_sigcont() {
     wait_for(&mut events, Duration::from_secs(5), is_restart).await;
 
     signal(pid, Signal::SIGSTOP);
+    // SIGSTOP is delivered to each thread as it is next scheduled: a request sent at once could
+    // still be answered. Wait until every thread of mpv's is stopped.
+    wait_until_stopped(pid).await;
     let started = Instant::now();
     let error = mpv.status().await.unwrap_err();
     let took = started.elapsed();
@@ -411,11 +433,7 @@ async fn a_stopped_mpv_is_woken_to_quit_without_waiting_out_the_grace() {
     // A stopped process holds SIGTERM pending until it runs again. SIGSTOP takes effect
     // asynchronously, so wait until it has.
     signal(pid, Signal::SIGSTOP);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while stat(pid).is_none_or(|(state, _, _)| state != 'T') {
-        assert!(Instant::now() < deadline, "mpv did not stop: {:?}", stat(pid));
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until_stopped(pid).await;
     let grace = Duration::from_secs(10);
     let started = Instant::now();
     mpv.stop(grace).await;
