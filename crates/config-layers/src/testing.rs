@@ -8,6 +8,19 @@
 
 use std::path::PathBuf;
 
+/// The examples a setting's "allowed" text gives (`e.g. 10 or 2.5`), each one value: both
+/// binaries check that every example is a value its setting accepts.
+pub fn message_examples(expected: &str) -> Vec<String> {
+    expected
+        .split("e.g. ")
+        .skip(1)
+        .flat_map(|rest| {
+            let inside = rest.split(')').next().unwrap_or("");
+            inside.split(" or ").map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A file of the workspace, by its path from the workspace root (`.env.sample`); panics when it
 /// cannot be read.
 pub fn workspace_file(name: &str) -> String {

@@ -864,24 +864,15 @@ fn the_speed_test_defaults_cost_at_most_240_mb_a_day_and_wait_for_the_stream() {
     assert!(loaded.config.network.speedtest_during_playback);
 }
 
-/// The examples a message gives (`e.g. 10 or 2.5`), each a value its setting accepts.
-fn examples(expected: &str) -> Vec<String> {
-    expected
-        .split("e.g. ")
-        .skip(1)
-        .flat_map(|rest| {
-            let inside = rest.split(')').next().unwrap_or("");
-            inside.split(" or ").map(str::to_owned).collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 #[test]
 fn every_example_in_a_message_is_a_value_its_setting_accepts() {
-    assert_eq!(examples("at least 60 (e.g. 60 or 90)"), ["60", "90"]);
+    assert_eq!(
+        config_layers::testing::message_examples("at least 60 (e.g. 60 or 90)"),
+        ["60", "90"]
+    );
     let mut checked = 0;
     for setting in settings() {
-        for example in examples(&setting.expected()) {
+        for example in config_layers::testing::message_examples(&setting.expected()) {
             let mut config = HealthConfig::default();
             let value = figment::value::Value::from(example.as_str());
             let result = super::apply(setting, &value, &mut config);

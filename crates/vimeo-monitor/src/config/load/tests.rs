@@ -808,24 +808,12 @@ fn the_default_of_every_setting_loads_back_as_itself() {
     assert!(by_name("PLAYER_ARGS").is_some_and(|s| s.default_value().as_deref() == Some("")));
 }
 
-/// The examples a message gives (`e.g. 10 or 2.5`), each one value.
-fn examples(expected: &str) -> Vec<String> {
-    expected
-        .split("e.g. ")
-        .skip(1)
-        .flat_map(|rest| {
-            let inside = rest.split(')').next().unwrap_or("");
-            inside.split(" or ").map(str::to_owned).collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 #[test]
 fn every_example_in_a_message_is_a_value_its_setting_accepts() {
     let kiosk = Kiosk::new();
     let mut checked = 0;
     for setting in settings() {
-        for example in examples(&setting.expected()) {
+        for example in config_layers::testing::message_examples(&setting.expected()) {
             // An image example names a file that need not exist here: only its form counts.
             let example = match setting.name() {
                 "HOLDING_IMAGE" | "ERROR_IMAGE" => kiosk.holding.display().to_string(),
