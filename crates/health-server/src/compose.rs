@@ -1,11 +1,13 @@
 //! Configuration + compiled-in features → the list of collectors to run.
 //!
-//! The one place that knows which collector lives behind which cargo feature. A collector that
-//! the configuration enables but the build left out is a start-up error naming the feature, so a
-//! minimal deployment never silently reports less than its operator asked for.
+//! Each collector's row in [`COLLECTORS`] says which cargo feature builds it, what turns it on and
+//! how it is built; this module walks the rows. A collector that the configuration enables but the
+//! build left out is a start-up error naming the feature, so a minimal deployment never silently
+//! reports less than its operator asked for.
 
 use health_core::Collector;
 
+use crate::collectors::{Build, COLLECTORS, Compiled};
 use crate::config::HealthConfig;
 
 /// A collector the configuration asks for but this build does not contain.
@@ -82,247 +84,27 @@ pub fn compose(config: &HealthConfig) -> Result<Composition, ComposeError> {
 pub fn compose_with(config: &HealthConfig, inputs: &Inputs) -> Result<Composition, ComposeError> {
     let mut composition = Composition { collectors: Vec::new(), notes: Vec::new() };
     let mut missing = Vec::new();
-    if config.hardware.enabled {
-        match hardware(config) {
-            Ok(collector) => composition.collectors.push(collector),
-            Err(e) => missing.push(e),
+    for entry in COLLECTORS {
+        match &entry.compiled {
+            Some(Compiled { build: Build::Compose(build), .. }) => {
+                if entry.enable.builds(config) {
+                    build(config, inputs, &mut composition);
+                }
+            }
+            Some(Compiled { build: Build::Exporter, .. }) => {}
+            None => {
+                if let Some(toggle) = entry.enable.asked_by(config) {
+                    missing.push(NotCompiledIn {
+                        collector: entry.name,
+                        // Only a collector behind a feature can be left out.
+                        feature: entry.feature.unwrap_or_default(),
+                        toggle,
+                    });
+                }
+            }
         }
-    }
-    if config.network.enabled {
-        match network(config, inputs) {
-            Ok(collector) => composition.collectors.push(collector),
-            Err(e) => missing.push(e),
-        }
-    }
-    if config.stream.enabled {
-        match stream(config, inputs) {
-            Ok(collectors) => composition.collectors.extend(collectors),
-            Err(e) => missing.push(e),
-        }
-    }
-    match script(config, inputs, &mut composition.notes) {
-        Ok(Some(collector)) => composition.collectors.push(collector),
-        Ok(None) => {}
-        Err(e) => missing.push(e),
     }
     if missing.is_empty() { Ok(composition) } else { Err(ComposeError(missing)) }
-}
-
-#[cfg(feature = "system")]
-fn hardware(config: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    use crate::config::ToolSetting;
-    let hardware = &config.hardware;
-    let options = health_system::HardwareOptions {
-        interval: hardware.interval,
-        roots: health_system::Roots {
-            sysfs: hardware.sysfs_root.clone(),
-            procfs: hardware.procfs_root.clone(),
-        },
-        disk_mountpoints: (!hardware.disk_mountpoints.is_empty())
-            .then(|| hardware.disk_mountpoints.clone()),
-        vcgencmd: match &hardware.vcgencmd {
-            ToolSetting::Auto => health_system::Vcgencmd::Auto,
-            ToolSetting::Off => health_system::Vcgencmd::Off,
-            ToolSetting::Path(path) => health_system::Vcgencmd::Path(path.clone()),
-        },
-        cec: match &hardware.cec {
-            ToolSetting::Auto => health_system::Cec::Auto,
-            ToolSetting::Off => health_system::Cec::Off,
-            ToolSetting::Path(path) => health_system::Cec::Path(path.clone()),
-        },
-    };
-    Ok(Box::new(health_system::HardwareCollector::new(options)))
-}
-
-#[cfg(not(feature = "system"))]
-fn hardware(_: &HealthConfig) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    Err(NotCompiledIn {
-        collector: "hardware",
-        feature: "system",
-        toggle: "HEALTH_HARDWARE_ENABLED",
-    })
-}
-
-#[cfg(feature = "network")]
-fn network(config: &HealthConfig, inputs: &Inputs) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    use crate::config::PingMethodSetting;
-    use health_network::{NetworkOptions, PingMethod, PingOptions, SpeedtestOptions, SysRoots};
-    let network = &config.network;
-    let on_screen = if network.speedtest_during_playback {
-        health_network::OnScreen::never()
-    } else {
-        stream_on_screen(inputs)
-    };
-    let speedtest = network.speedtest_enabled.then(|| SpeedtestOptions {
-        download_url: network.speedtest_download_url.clone(),
-        upload_url: network.speedtest_upload_url.clone(),
-        max_bytes: network.speedtest_max_bytes,
-        timeout: network.speedtest_timeout,
-        interval: network.speedtest_interval,
-        state_dir: config.state_dir(),
-        on_screen,
-    });
-    let options = NetworkOptions {
-        interval: network.interval,
-        ping: PingOptions {
-            hosts: network.ping_hosts.clone(),
-            count: network.ping_count,
-            timeout: network.ping_timeout,
-            method: match network.ping_method {
-                PingMethodSetting::Icmp => PingMethod::Icmp,
-                PingMethodSetting::Tcp => PingMethod::Tcp,
-                PingMethodSetting::Auto => PingMethod::Auto,
-            },
-            tcp_port: network.tcp_port,
-        },
-        roots: SysRoots { sysfs: network.sysfs_root.clone(), procfs: network.procfs_root.clone() },
-        speedtest,
-    };
-    Ok(Box::new(health_network::NetworkCollector::new(options)))
-}
-
-/// "Is the stream on screen?" from the kiosk's record: what it displays. Without a kiosk (a
-/// standalone `health-server`) there is no player to ask, and the speed test keeps its interval.
-#[cfg(all(feature = "network", feature = "script"))]
-fn stream_on_screen(inputs: &Inputs) -> health_network::OnScreen {
-    match &inputs.script {
-        Some(health) => {
-            let health = health.clone();
-            health_network::OnScreen::new(move || {
-                health.display() == health_script::Display::Stream
-            })
-        }
-        None => health_network::OnScreen::never(),
-    }
-}
-
-#[cfg(all(feature = "network", not(feature = "script")))]
-fn stream_on_screen(_: &Inputs) -> health_network::OnScreen {
-    health_network::OnScreen::never()
-}
-
-#[cfg(not(feature = "network"))]
-fn network(_: &HealthConfig, _: &Inputs) -> Result<Box<dyn Collector>, NotCompiledIn> {
-    Err(NotCompiledIn {
-        collector: "network",
-        feature: "network",
-        toggle: "HEALTH_NETWORK_ENABLED",
-    })
-}
-
-#[cfg(feature = "stream")]
-fn stream(
-    config: &HealthConfig,
-    inputs: &Inputs,
-) -> Result<Vec<Box<dyn Collector>>, NotCompiledIn> {
-    use crate::config::VariantSetting;
-    use health_stream::{StreamOptions, StreamSource, VariantChoice, probe::ProbeOptions};
-    let stream = &config.stream;
-    let source = inputs.stream_source.clone().unwrap_or_else(|| {
-        StreamSource::fixed(stream.url.as_ref().map(|url| url.expose().to_owned()))
-    });
-    let options = StreamOptions {
-        source,
-        probe_interval: stream.interval,
-        probe: ProbeOptions {
-            ffprobe: stream.ffprobe_path.clone(),
-            timeout: stream.ffprobe_timeout,
-        },
-        playlist_interval: stream.playlist_interval,
-        stall_factor: stream.stall_factor,
-        variant: match stream.variant {
-            VariantSetting::Highest => VariantChoice::Highest,
-            VariantSetting::Lowest => VariantChoice::Lowest,
-            VariantSetting::AtMost(bits) => VariantChoice::AtMost(bits),
-        },
-        segment_download: stream.segment_download_enabled,
-        player: player_view(inputs),
-    };
-    match health_stream::collectors(options) {
-        Ok((probe, playlist)) => Ok(vec![Box::new(probe), Box::new(playlist)]),
-        Err(e) => {
-            // TLS set-up failing is not something configuration can fix; run without them.
-            tracing::error!(target: "health.server", "{e}; the stream collectors are off");
-            Ok(Vec::new())
-        }
-    }
-}
-
-/// Inside the kiosk, what its player says about the stream it plays, while it plays it.
-#[cfg(all(feature = "stream", feature = "script"))]
-fn player_view(inputs: &Inputs) -> Option<health_stream::PlayerView> {
-    let script = inputs.script.clone()?;
-    Some(health_stream::PlayerView::new(move || {
-        if script.display() != health_script::Display::Stream {
-            return None;
-        }
-        let figures = script.player_figures()?;
-        let stream = figures.stream;
-        Some(health_stream::StreamFacts {
-            bitrate_bytes_per_second: stream.bitrate_bytes_per_second,
-            width: figures.video_width,
-            height: figures.video_height,
-            frames_per_second: stream.frames_per_second,
-            audio_channels: stream.audio_channels,
-            audio_sample_rate_hertz: stream.audio_sample_rate_hertz,
-            video_codec: stream.video_codec,
-            audio_codec: stream.audio_codec,
-        })
-    }))
-}
-
-/// Without the kiosk's record there is no player to ask.
-#[cfg(all(feature = "stream", not(feature = "script")))]
-fn player_view(_: &Inputs) -> Option<health_stream::PlayerView> {
-    None
-}
-
-#[cfg(not(feature = "stream"))]
-fn stream(_: &HealthConfig, _: &Inputs) -> Result<Vec<Box<dyn Collector>>, NotCompiledIn> {
-    Err(NotCompiledIn { collector: "stream", feature: "stream", toggle: "HEALTH_STREAM_ENABLED" })
-}
-
-/// The kiosk's record when it hands one over, else the sidecar when a script is to be watched,
-/// else nothing.
-#[cfg(feature = "script")]
-fn script(
-    config: &HealthConfig,
-    inputs: &Inputs,
-    notes: &mut Vec<String>,
-) -> Result<Option<Box<dyn Collector>>, NotCompiledIn> {
-    let script = &config.script;
-    if let Some(health) = &inputs.script {
-        if let Some(setting) = script.sidecar_setting() {
-            notes.push(format!(
-                "{setting} is ignored: the kiosk reports its own health, there is no other script \
-                 to watch"
-            ));
-        }
-        return Ok(Some(Box::new(health.collector(script.interval))));
-    }
-    if script.sidecar_setting().is_none() {
-        return Ok(None);
-    }
-    let options = health_script::SidecarOptions {
-        pidfile: script.pidfile.clone(),
-        process_name: script.process_name.clone(),
-        status_file: script.status_file.clone(),
-        interval: script.interval,
-        procfs: script.procfs_root.clone(),
-    };
-    Ok(Some(Box::new(health_script::SidecarCollector::new(options))))
-}
-
-#[cfg(not(feature = "script"))]
-fn script(
-    config: &HealthConfig,
-    _: &Inputs,
-    _: &mut Vec<String>,
-) -> Result<Option<Box<dyn Collector>>, NotCompiledIn> {
-    match config.script.sidecar_setting() {
-        Some(toggle) => Err(NotCompiledIn { collector: "script", feature: "script", toggle }),
-        None => Ok(None),
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! | `stream` | the stream collectors (`HEALTH_STREAM_*`) | yes | `ffprobe` at run time |
 //! | `script` | the kiosk's own health | yes | the kiosk |
 
+mod collectors;
 mod compose;
 pub mod config;
 mod exporter;

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use health_core::{Exposition, MetricDesc, SELF_METRICS};
 
+use crate::collectors::COLLECTORS;
+
 /// One collector's entry in the reference.
 #[derive(Debug, Clone)]
 pub struct CatalogueEntry {
@@ -22,63 +24,21 @@ pub struct CatalogueEntry {
 
 /// Every metric this build can emit, by collector, the self-metrics first.
 pub fn catalogue() -> Vec<CatalogueEntry> {
-    #[cfg_attr(
-        not(any(feature = "system", feature = "network", feature = "stream", feature = "script")),
-        expect(unused_mut, reason = "nothing is added without a collector feature")
-    )]
-    let mut entries = vec![CatalogueEntry {
+    let exporter = CatalogueEntry {
         collector: "exporter",
         feature: None,
         interval: "after every collector run",
         metrics: SELF_METRICS.to_vec(),
-    }];
-    #[cfg(feature = "system")]
-    {
-        let defaults = crate::config::HealthConfig::default();
-        let options = health_system::HardwareOptions::new(defaults.hardware.interval);
-        let collector = health_system::HardwareCollector::new(options);
-        entries.push(CatalogueEntry {
-            collector: health_system::NAME,
-            feature: Some("system"),
-            interval: "HEALTH_HARDWARE_INTERVAL",
-            metrics: health_core::Collector::describe(&collector),
-        });
-    }
-    #[cfg(feature = "network")]
-    entries.push(CatalogueEntry {
-        collector: health_network::NAME,
-        feature: Some("network"),
-        interval: "HEALTH_NETWORK_INTERVAL (the speed test: HEALTH_NETWORK_SPEEDTEST_INTERVAL)",
-        metrics: health_network::descriptions(true),
+    };
+    let collectors = COLLECTORS.iter().flat_map(|entry| {
+        entry.runs().iter().map(|run| CatalogueEntry {
+            collector: run.name,
+            feature: entry.feature,
+            interval: run.interval,
+            metrics: (run.metrics)(),
+        })
     });
-    #[cfg(feature = "stream")]
-    entries.push(CatalogueEntry {
-        collector: health_stream::PROBE_COLLECTOR,
-        feature: Some("stream"),
-        interval: "HEALTH_STREAM_INTERVAL",
-        metrics: health_stream::probe_descriptions(),
-    });
-    #[cfg(feature = "stream")]
-    entries.push(CatalogueEntry {
-        collector: health_stream::PLAYLIST_COLLECTOR,
-        feature: Some("stream"),
-        interval: "HEALTH_STREAM_PLAYLIST_INTERVAL",
-        metrics: health_stream::playlist_descriptions(),
-    });
-    #[cfg(feature = "script")]
-    entries.push(CatalogueEntry {
-        collector: health_script::NAME,
-        feature: Some("script"),
-        interval: "HEALTH_SCRIPT_INTERVAL",
-        metrics: health_script::descriptions(),
-    });
-    entries.push(CatalogueEntry {
-        collector: crate::push::NAME,
-        feature: None,
-        interval: "HEALTH_PUSH_INTERVAL, in push mode (HEALTH_PUSHGATEWAY_URL)",
-        metrics: crate::push::descriptions(),
-    });
-    entries
+    std::iter::once(exporter).chain(collectors).collect()
 }
 
 /// PromQL for the questions operators ask most, as `(question, query)`. They are printed in

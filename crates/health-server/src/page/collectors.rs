@@ -1,42 +1,102 @@
-//! The status board as a table: every configured collector, its last run, and its error.
+//! The status board as a table: every collector, its last run and its error, or why it is off.
 //!
 //! The same records `/status` serves, for a person: how long ago, how long it took, and the
 //! error in full sentences. Error messages come from collectors that quote what they read
 //! (a child's stderr, an HTTP error), so each is passed through [`health_core::redact`] to drop
-//! URL secrets, shortened, and escaped like every other text on the page.
+//! URL secrets, shortened, and escaped like every other text on the page. Every collector this
+//! crate knows ([`COLLECTORS`]) has a row, so one that is off says what it would watch and how to
+//! turn it on; collectors of the embedding program's own follow.
+
+use std::collections::BTreeMap;
 
 use health_core::{CollectorStatus, RunResult};
 
 use super::View;
 use super::format::{self, Cell, Tone};
 use super::html::Html;
+use crate::collectors::{COLLECTORS, CollectorEntry};
 
 /// At most this many characters of an error message are shown.
 const MAX_ERROR_CHARS: usize = 300;
 
-/// The table of collectors, or a note when none is configured.
+/// The table of collectors, after a note when none is configured.
 pub(super) fn collectors(html: &mut Html, view: &View<'_>) {
     html.raw("<section class=\"wide\"><h2>Collectors</h2>");
     if view.board.is_empty() {
-        html.raw("<p class=\"note\">not monitored: no collector is enabled</p></section>\n");
-        return;
+        html.raw("<p class=\"note\">not monitored: no collector is enabled</p>");
     }
-    html.raw(
-        "<table class=\"grid\"><tr><th>Collector</th><th>Last run</th><th>Result</th>\
-         <th>Took</th><th>Every</th><th>Error</th></tr>",
-    );
-    for (name, status) in view.board {
-        html.raw("<tr><th>").text(name).raw("</th>");
-        for cell in cells(status, view.now) {
-            html.raw("<td class=\"")
-                .raw(cell.tone.class())
-                .raw("\">")
-                .text(&cell.text)
-                .raw("</td>");
+    html.raw("<table class=\"grid\">");
+    if !view.board.is_empty() {
+        html.raw(
+            "<tr><th>Collector</th><th>Last run</th><th>Result</th>\
+             <th>Took</th><th>Every</th><th>Error</th></tr>",
+        );
+    }
+    for row in rows(view.board) {
+        match row {
+            Row::Ran(name, status) => {
+                html.raw("<tr><th>").text(name).raw("</th>");
+                for cell in cells(status, view.now) {
+                    html.raw("<td class=\"")
+                        .raw(cell.tone.class())
+                        .raw("\">")
+                        .text(&cell.text)
+                        .raw("</td>");
+                }
+            }
+            Row::Off(name, why) => {
+                html.raw("<tr><th>")
+                    .text(name)
+                    .raw("</th><td class=\"plain\" colspan=\"5\">")
+                    .text(why)
+                    .raw("</td>");
+            }
         }
         html.raw("</tr>");
     }
     html.raw("</table></section>\n");
+}
+
+/// One row of the table.
+#[derive(Debug, PartialEq)]
+enum Row<'a> {
+    /// A configured collector, by its `collector` label, and its record.
+    Ran(&'a str, &'a CollectorStatus),
+    /// A collector of this crate that is not running, and why.
+    Off(&'static str, String),
+}
+
+/// The rows, in [`COLLECTORS`]' order, then the board's other collectors by name.
+fn rows(board: &BTreeMap<String, CollectorStatus>) -> Vec<Row<'_>> {
+    let mut rows = Vec::new();
+    for entry in COLLECTORS {
+        let running: Vec<Row<'_>> = entry
+            .runs()
+            .iter()
+            .filter_map(|run| board.get_key_value(run.name))
+            .map(|(name, status)| Row::Ran(name, status))
+            .collect();
+        if running.is_empty() {
+            rows.push(Row::Off(entry.name, why_off(entry)));
+        }
+        rows.extend(running);
+    }
+    let known = |name: &str| COLLECTORS.iter().any(|e| e.runs().iter().any(|r| r.name == name));
+    rows.extend(
+        board.iter().filter(|(name, _)| !known(name)).map(|(name, status)| Row::Ran(name, status)),
+    );
+    rows
+}
+
+/// What the collector would watch, and what would turn it on.
+fn why_off(entry: &CollectorEntry) -> String {
+    match (&entry.compiled, entry.feature) {
+        (None, Some(feature)) => format!(
+            "not in this build ({}): build health-server with `--features {feature}`",
+            entry.description
+        ),
+        _ => format!("off ({}): {}", entry.description, entry.enable.hint()),
+    }
 }
 
 /// Last run, result, duration, interval and error of one collector.
@@ -69,8 +129,6 @@ fn shown_error(error: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     #[test]
@@ -90,6 +148,72 @@ mod tests {
         assert_eq!(last_run.text, "not run yet");
         assert_eq!((result, took, error), (Cell::missing(), Cell::missing(), Cell::missing()));
         assert_eq!(every.text, "5.0 s");
+    }
+
+    #[test]
+    fn with_nothing_running_each_collector_says_how_to_turn_it_on() {
+        let board = BTreeMap::new();
+        let rows = rows(&board);
+        let names: Vec<&str> = rows
+            .iter()
+            .map(|row| match row {
+                Row::Off(name, _) => *name,
+                Row::Ran(name, _) => panic!("{name} did not run"),
+            })
+            .collect();
+        assert_eq!(names, ["hardware", "network", "stream", "script", "push"]);
+        let why = |name: &str| {
+            rows.iter().find_map(|row| match row {
+                Row::Off(off, why) if *off == name => Some(why.clone()),
+                _ => None,
+            })
+        };
+        let network = if cfg!(feature = "network") {
+            "off (reachability and round trip of the ping hosts, interfaces, Wi-Fi, the speed \
+             test): set HEALTH_NETWORK_ENABLED=true"
+        } else {
+            "not in this build (reachability and round trip of the ping hosts, interfaces, Wi-Fi, \
+             the speed test): build health-server with `--features network`"
+        };
+        assert_eq!(why("network").as_deref(), Some(network));
+        let push = "off (pushes these metrics to a Pushgateway, for kiosks Prometheus cannot \
+                    reach): set HEALTH_PUSHGATEWAY_URL";
+        assert_eq!(why("push").as_deref(), Some(push));
+        if cfg!(feature = "script") {
+            let script = why("script").unwrap();
+            assert!(script.ends_with("or set HEALTH_SCRIPT_PIDFILE, HEALTH_SCRIPT_PROCESS_NAME or HEALTH_SCRIPT_STATUS_FILE"), "{script}");
+        }
+    }
+
+    #[cfg(all(feature = "system", feature = "stream"))]
+    #[test]
+    fn running_collectors_keep_the_table_order_and_others_follow_by_name() {
+        let status = never_run();
+        let board: BTreeMap<String, CollectorStatus> =
+            ["acme_doors", "stream_playlist", "hardware", "stream", "aardvark"]
+                .map(|name| (name.to_owned(), status.clone()))
+                .into_iter()
+                .collect();
+        let shown: Vec<(&str, bool)> = rows(&board)
+            .iter()
+            .map(|row| match row {
+                Row::Ran(name, _) => (*name, true),
+                Row::Off(name, _) => (*name, false),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("hardware", true),
+                ("network", false),
+                ("stream", true),
+                ("stream_playlist", true),
+                ("script", false),
+                ("push", false),
+                ("aardvark", true),
+                ("acme_doors", true),
+            ]
+        );
     }
 
     fn never_run() -> CollectorStatus {
