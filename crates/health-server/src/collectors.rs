@@ -59,8 +59,9 @@ pub(crate) enum Enable {
 pub(crate) struct Compiled {
     /// The collectors it runs: each one's `collector` label, interval and metrics.
     pub runs: &'static [Run],
-    /// How they are built.
-    pub build: Build,
+    /// How [`compose_with`](crate::compose_with) builds them; `None`: the exporter does, since
+    /// only it holds what they need (the push collector pushes the exporter's exposition).
+    pub compose: Option<Compose>,
 }
 
 /// One collector the scheduler runs.
@@ -74,15 +75,9 @@ pub(crate) struct Run {
     pub metrics: fn() -> Vec<MetricDesc>,
 }
 
-/// How a collector is built.
-#[derive(Debug)]
-pub(crate) enum Build {
-    /// By [`compose_with`](crate::compose_with): adds what the configuration and the inputs ask
-    /// for to the composition (collectors, and notes for the log).
-    Compose(fn(&HealthConfig, &Inputs, &mut Composition)),
-    /// By the exporter, which owns what it needs (the push collector pushes its exposition).
-    Exporter,
-}
+/// A constructor: adds the collectors the configuration and the inputs ask for to the
+/// composition, with notes for the log.
+pub(crate) type Compose = fn(&HealthConfig, &Inputs, &mut Composition);
 
 impl Enable {
     /// The setting in `config` that asks for the collector, if any.

@@ -7,7 +7,7 @@
 
 use health_core::Collector;
 
-use crate::collectors::{Build, COLLECTORS, Compiled};
+use crate::collectors::COLLECTORS;
 use crate::config::HealthConfig;
 
 /// A collector the configuration asks for but this build does not contain.
@@ -86,12 +86,13 @@ pub fn compose_with(config: &HealthConfig, inputs: &Inputs) -> Result<Compositio
     let mut missing = Vec::new();
     for entry in COLLECTORS {
         match &entry.compiled {
-            Some(Compiled { build: Build::Compose(build), .. }) => {
-                if entry.enable.builds(config) {
+            Some(compiled) => {
+                if let Some(build) = compiled.compose
+                    && entry.enable.builds(config)
+                {
                     build(config, inputs, &mut composition);
                 }
             }
-            Some(Compiled { build: Build::Exporter, .. }) => {}
             None => {
                 if let Some(toggle) = entry.enable.asked_by(config) {
                     missing.push(NotCompiledIn {

@@ -143,9 +143,11 @@ async fn the_page_shows_a_live_kiosk_on_a_pi() {
         "<th>Vimeo API</th><td class=\"good\">answering; last answer ",
         "<th>Since boot</th><td class=\"warn\">under-voltage, throttled</td>",
         "Raspberry Pi 5",
-        // Each collector by name in the collectors' table, and the sections of those that are off.
+        // Each collector by name in the collectors' table (one that is off says how to turn it
+        // on), and the sections of those that are off.
         "<th>hardware</th>",
         "<th>script</th>",
+        "<th>network</th><td class=\"plain\" colspan=\"5\">off (reachability and round trip",
         "<h2>Network</h2><p class=\"note\">not monitored: set HEALTH_NETWORK_ENABLED=true</p>",
         "<h2>Stream</h2><p class=\"note\">not monitored: set HEALTH_STREAM_ENABLED=true</p>",
         // No screenshot yet: a dash, and no image.

@@ -20,13 +20,13 @@ mod compiled {
     use health_core::{Collector as _, MetricDesc};
     use health_system::{Cec, HardwareCollector, HardwareOptions, Roots, Vcgencmd};
 
-    use super::super::{Build, Compiled, Run};
+    use super::super::{Compiled, Run};
     use crate::compose::{Composition, Inputs};
     use crate::config::{HealthConfig, ToolSetting};
 
     pub(super) const COMPILED: Compiled = Compiled {
         runs: &[Run { name: health_system::NAME, interval: "HEALTH_HARDWARE_INTERVAL", metrics }],
-        build: Build::Compose(build),
+        compose: Some(build),
     };
 
     /// What it describes with the default settings: its metrics do not depend on them.

@@ -23,7 +23,7 @@ mod compiled {
         SysRoots,
     };
 
-    use super::super::{Build, Compiled, Run};
+    use super::super::{Compiled, Run};
     use crate::compose::{Composition, Inputs};
     use crate::config::{HealthConfig, PingMethodSetting};
 
@@ -33,7 +33,7 @@ mod compiled {
             interval: "HEALTH_NETWORK_INTERVAL (the speed test: HEALTH_NETWORK_SPEEDTEST_INTERVAL)",
             metrics,
         }],
-        build: Build::Compose(build),
+        compose: Some(build),
     };
 
     /// Everything it may emit: with the speed test.

@@ -1,6 +1,6 @@
 //! The push collector (`crate::push`): always built in, added by the exporter in push mode.
 
-use super::{Build, CollectorEntry, Compiled, Enable, Run};
+use super::{CollectorEntry, Compiled, Enable, Run};
 
 pub(super) const ENTRY: CollectorEntry = CollectorEntry {
     name: crate::push::NAME,
@@ -16,7 +16,7 @@ pub(super) const ENTRY: CollectorEntry = CollectorEntry {
             interval: "HEALTH_PUSH_INTERVAL, in push mode (HEALTH_PUSHGATEWAY_URL)",
             metrics: crate::push::descriptions,
         }],
-        // It pushes what the exporter's exposition renders, which only the exporter holds.
-        build: Build::Exporter,
+        // It pushes what the exporter's exposition renders: the exporter builds it.
+        compose: None,
     }),
 };

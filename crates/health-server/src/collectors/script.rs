@@ -28,7 +28,7 @@ const COMPILED: Option<Compiled> = None;
 mod compiled {
     use health_script::{SidecarCollector, SidecarOptions};
 
-    use super::super::{Build, Compiled, Run};
+    use super::super::{Compiled, Run};
     use crate::compose::{Composition, Inputs};
     use crate::config::HealthConfig;
 
@@ -38,7 +38,7 @@ mod compiled {
             interval: "HEALTH_SCRIPT_INTERVAL",
             metrics: health_script::descriptions,
         }],
-        build: Build::Compose(build),
+        compose: Some(build),
     };
 
     /// The kiosk's record when it hands one over, else the sidecar when a script is to be

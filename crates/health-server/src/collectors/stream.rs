@@ -20,7 +20,7 @@ mod compiled {
     use health_stream::probe::ProbeOptions;
     use health_stream::{StreamOptions, StreamSource, VariantChoice};
 
-    use super::super::{Build, Compiled, Run};
+    use super::super::{Compiled, Run};
     use crate::compose::{Composition, Inputs};
     use crate::config::{HealthConfig, VariantSetting};
 
@@ -37,7 +37,7 @@ mod compiled {
                 metrics: health_stream::playlist_descriptions,
             },
         ],
-        build: Build::Compose(build),
+        compose: Some(build),
     };
 
     fn build(config: &HealthConfig, inputs: &Inputs, composition: &mut Composition) {
