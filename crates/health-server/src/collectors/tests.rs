@@ -114,8 +114,8 @@ fn every_collector_the_exporter_builds_has_a_row_and_its_metrics_are_catalogued(
     use health_core::{Collector, Exposition};
 
     let dir = tempfile::tempdir().unwrap();
-    let mut config = HealthConfig::default();
-    config.state_dir = Some(dir.path().to_owned());
+    let mut config =
+        HealthConfig { state_dir: Some(dir.path().to_owned()), ..HealthConfig::default() };
     config.script.pidfile = Some(dir.path().join("kiosk.pid"));
     config.network.speedtest_upload_url = Some("http://127.0.0.1:9/up".to_owned());
     let mut built: Vec<Box<dyn Collector>> = crate::compose(&config).unwrap().collectors;
