@@ -30,7 +30,7 @@ pub(crate) const COLLECTORS: &[CollectorEntry] =
 /// One collector: everything the exporter knows about it, in one place.
 #[derive(Debug)]
 pub(crate) struct CollectorEntry {
-    /// How messages call it ("the stream collector"); its settings' section.
+    /// How messages and the status page call it ("the stream collector").
     pub name: &'static str,
     /// The cargo feature of `health-server` that builds it; `None`: always built in.
     pub feature: Option<&'static str>,
