@@ -115,20 +115,25 @@ pub struct StatusBoard {
     inner: Arc<Mutex<Table>>,
 }
 
+/// Each collector's last published samples, by collector name.
+type Published = BTreeMap<String, Arc<[Sample]>>;
+
 /// The records and the last published samples, by collector name, under one lock so that a
 /// reader sees a run's record and its samples together.
 #[derive(Debug, Default)]
 struct Table {
     records: BTreeMap<String, CollectorStatus>,
-    samples: BTreeMap<String, Arc<[Sample]>>,
+    samples: Published,
 }
 
 impl StatusBoard {
     /// Makes sure `name` has a record, keeping its history if it had one (a reload keeps counts).
     pub(crate) fn register(&self, name: &str, interval: Duration, timeout: Duration) {
         let mut table = self.lock();
-        let entry =
-            table.records.entry(name.to_owned()).or_insert_with(|| CollectorStatus::new(interval, timeout));
+        let entry = table
+            .records
+            .entry(name.to_owned())
+            .or_insert_with(|| CollectorStatus::new(interval, timeout));
         entry.interval_seconds = interval.as_secs_f64();
         entry.timeout_seconds = timeout.as_secs_f64();
     }
@@ -176,15 +181,13 @@ impl StatusBoard {
     ///
     /// They are the samples as the collector gave them: one that matches none of its
     /// descriptions, which the exposition drops with a warning, would still be here (the
-    /// [`testing`](crate::testing) checks keep collectors from emitting any).
-    pub fn samples(&self) -> BTreeMap<String, Arc<[Sample]>> {
+    /// `health_core::testing` checks keep collectors from emitting any).
+    pub fn samples(&self) -> Published {
         self.lock().samples.clone()
     }
 
     /// [`snapshot`](Self::snapshot) and [`samples`](Self::samples) as of the same moment.
-    pub fn snapshot_with_samples(
-        &self,
-    ) -> (BTreeMap<String, CollectorStatus>, BTreeMap<String, Arc<[Sample]>>) {
+    pub fn snapshot_with_samples(&self) -> (BTreeMap<String, CollectorStatus>, Published) {
         let table = self.lock();
         (table.records.clone(), table.samples.clone())
     }

@@ -58,7 +58,8 @@ fn lines(samples: &[Sample]) -> Vec<String> {
     samples
         .iter()
         .map(|s| {
-            let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let labels: Vec<String> =
+                s.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
             let value = match &s.value {
                 SampleValue::Gauge(v) => v.to_string(),
                 SampleValue::Counter(v) => v.to_string(),
