@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::collector::Collector;
 use crate::exposition::{Exposition, ExpositionError, SELF_SECTION};
 use crate::self_metrics::{self, ConnectionCounters};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Sample, Snapshot};
 use crate::status::{RunRecord, RunResult, StatusBoard};
 
 /// The largest start-up jitter the default allows, whatever the interval.
@@ -254,22 +254,23 @@ impl Context {
     /// Records a finished run and publishes what it produced.
     fn apply(&self, name: &str, outcome: Outcome) {
         let previous = self.board.get(name);
-        let (result, error, samples, notes) = match outcome.result {
+        let (result, error, samples, notes, published) = match outcome.result {
             Ok(snapshot) => {
                 let problems = snapshot.problems().join("; ");
                 let notes = snapshot.notes().to_vec();
-                let samples = snapshot.len();
+                let published: Arc<[Sample]> = snapshot.samples().into();
                 let dropped = self.exposition.publish(name, snapshot);
+                let samples = published.len() - dropped;
                 if problems.is_empty() {
-                    (RunResult::Success, None, samples - dropped, notes)
+                    (RunResult::Success, None, samples, notes, published)
                 } else {
-                    (RunResult::Error, Some(problems), samples - dropped, notes)
+                    (RunResult::Error, Some(problems), samples, notes, published)
                 }
             }
             Err((result, message)) => {
                 // Stale figures must not pose as current: a failed run empties the section.
                 self.exposition.clear(name);
-                (result, Some(message), 0, Vec::new())
+                (result, Some(message), 0, Vec::new(), Arc::from([]))
             }
         };
         log_transition(
@@ -284,6 +285,7 @@ impl Context {
             result,
             error,
             samples,
+            published,
             notes,
         };
         self.board.record(name, record);

@@ -1,10 +1,13 @@
-//! What the scheduler knows about every collector's last run, for `/status` and the self-metrics.
+//! What the scheduler knows about every collector's last run, for `/status`, the self-metrics
+//! and pages that show the figures themselves.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+
+use crate::snapshot::Sample;
 
 /// How one run ended. Also the `result` label of `collector_runs_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -96,35 +99,56 @@ pub(crate) struct RunRecord {
     pub(crate) error: Option<String>,
     /// Samples produced, for a success.
     pub(crate) samples: usize,
+    /// The samples handed to the exposition; none for a failed run, which empties its section.
+    pub(crate) published: Arc<[Sample]>,
     /// The run's notes ([`Snapshot::note`](crate::Snapshot::note)).
     pub(crate) notes: Vec<String>,
 }
 
 /// The shared table of collector records. Cheap to clone; every clone sees the same table.
+///
+/// Beside each record it keeps the samples that collector's last run published, so a reader
+/// that wants the figures themselves (the status page) gets them as typed samples, not by
+/// parsing the text `/metrics` renders. They are shared with every reader, not copied.
 #[derive(Debug, Clone, Default)]
 pub struct StatusBoard {
-    inner: Arc<Mutex<BTreeMap<String, CollectorStatus>>>,
+    inner: Arc<Mutex<Table>>,
+}
+
+/// Each collector's last published samples, by collector name.
+type Published = BTreeMap<String, Arc<[Sample]>>;
+
+/// The records and the last published samples, by collector name, under one lock so that a
+/// reader sees a run's record and its samples together.
+#[derive(Debug, Default)]
+struct Table {
+    records: BTreeMap<String, CollectorStatus>,
+    samples: Published,
 }
 
 impl StatusBoard {
     /// Makes sure `name` has a record, keeping its history if it had one (a reload keeps counts).
     pub(crate) fn register(&self, name: &str, interval: Duration, timeout: Duration) {
         let mut table = self.lock();
-        let entry =
-            table.entry(name.to_owned()).or_insert_with(|| CollectorStatus::new(interval, timeout));
+        let entry = table
+            .records
+            .entry(name.to_owned())
+            .or_insert_with(|| CollectorStatus::new(interval, timeout));
         entry.interval_seconds = interval.as_secs_f64();
         entry.timeout_seconds = timeout.as_secs_f64();
     }
 
     /// Keeps only the records of these collectors.
     pub(crate) fn retain(&self, names: &[String]) {
-        self.lock().retain(|name, _| names.contains(name));
+        let mut table = self.lock();
+        table.records.retain(|name, _| names.contains(name));
+        table.samples.retain(|name, _| names.contains(name));
     }
 
     /// Records a finished run.
     pub(crate) fn record(&self, name: &str, run: RunRecord) {
         let mut table = self.lock();
-        let Some(status) = table.get_mut(name) else { return };
+        let Some(status) = table.records.get_mut(name) else { return };
         let started = unix_seconds(run.started);
         status.last_run_timestamp_seconds = Some(started);
         status.last_duration_seconds = Some(run.duration.as_secs_f64());
@@ -138,19 +162,37 @@ impl StatusBoard {
         } else {
             status.last_error = run.error;
         }
+        table.samples.insert(name.to_owned(), run.published);
     }
 
     /// A copy of every record, by collector name.
     pub fn snapshot(&self) -> BTreeMap<String, CollectorStatus> {
-        self.lock().clone()
+        self.lock().records.clone()
     }
 
     /// A copy of one collector's record.
     pub fn get(&self, name: &str) -> Option<CollectorStatus> {
-        self.lock().get(name).cloned()
+        self.lock().records.get(name).cloned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, CollectorStatus>> {
+    /// The samples each collector's last finished run published, by collector name: the
+    /// figures `/metrics` shows of it. A failed run published none; a collector that has not
+    /// finished a run, or is no longer configured, has no entry. Shared, not copied.
+    ///
+    /// They are the samples as the collector gave them: one that matches none of its
+    /// descriptions, which the exposition drops with a warning, would still be here (the
+    /// `health_core::testing` checks keep collectors from emitting any).
+    pub fn samples(&self) -> Published {
+        self.lock().samples.clone()
+    }
+
+    /// [`snapshot`](Self::snapshot) and [`samples`](Self::samples) as of the same moment.
+    pub fn snapshot_with_samples(&self) -> (BTreeMap<String, CollectorStatus>, Published) {
+        let table = self.lock();
+        (table.records.clone(), table.samples.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

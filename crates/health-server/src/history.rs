@@ -17,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use health_core::{SampleValue, Snapshot};
 
+use crate::page::names::{self, Metric};
+
 pub(crate) use self::tapped::Tapped;
 
 /// How much history is kept, in seconds.
@@ -46,16 +48,21 @@ impl Figure {
     pub(crate) const ALL: [Self; 5] =
         [Self::Temperature, Self::Cpu, Self::Buffer, Self::Rtt, Self::DroppedFrames];
 
+    /// The metric it is read from.
+    const fn metric(self) -> Metric {
+        match self {
+            Self::Temperature => names::CPU_TEMPERATURE_CELSIUS,
+            Self::Cpu => names::CPU_USAGE_RATIO,
+            Self::Buffer => names::PLAYER_BUFFER_SECONDS,
+            Self::Rtt => names::NETWORK_RTT_SECONDS,
+            Self::DroppedFrames => names::PLAYER_FRAMES_DROPPED_TOTAL,
+        }
+    }
+
     /// The figure's value in `snapshot`, if that collector's run gave it.
     fn read(self, snapshot: &Snapshot) -> Option<f64> {
+        let wanted = self.metric().name();
         let mut values = snapshot.samples().iter().filter_map(|sample| {
-            let wanted = match self {
-                Self::Temperature => "cpu_temperature_celsius",
-                Self::Cpu => "cpu_usage_ratio",
-                Self::Buffer => "player_buffer_seconds",
-                Self::Rtt => "network_rtt_seconds",
-                Self::DroppedFrames => "player_frames_dropped_total",
-            };
             if sample.name != wanted {
                 return None;
             }

@@ -138,7 +138,6 @@ async fn status(State(state): State<AppState>) -> Json<StatusBody> {
 
 async fn page(State(state): State<AppState>) -> Response {
     let body = crate::page::render(
-        &state.exposition,
         &state.status,
         &state.history,
         state.screen.picture(),

@@ -11,11 +11,13 @@
 //! error ([`collectors`]). A figure nobody collects reads "—", a section whose collector is off
 //! reads "not monitored", and the page always renders.
 //!
-//! What it reads: the text `/metrics` would serve at the same moment, parsed back
-//! ([`samples`]), the status board `/status` copies, and the exporter's last hour of SoC
+//! What it reads: the status board `/status` copies, with the samples each collector's last run
+//! published beside its record (the figures `/metrics` shows at the same moment, as typed
+//! samples: no text is rendered or parsed back, and the namespace does not matter), looked up
+//! by the metric names listed in [`names`] ([`samples`]); and the exporter's last hour of SoC
 //! temperature, CPU, player buffer, round trip and dropped frames ([`crate::history`], under
 //! 10 KB), drawn as inline SVG sparklines ([`sparkline`]). A page load never starts or waits for
-//! a collection, so it costs what a scrape costs plus a parse of a few kilobytes.
+//! a collection: it copies the records, shares the samples and indexes them by name.
 //!
 //! How it is written: plain server-side HTML with inline CSS (`page/style.css`, compiled in),
 //! no JavaScript, no external fonts, styles or scripts, and a
@@ -42,6 +44,7 @@ mod collectors;
 mod format;
 mod headline;
 mod html;
+pub(crate) mod names;
 mod picture;
 mod samples;
 mod sections;
@@ -51,7 +54,7 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderName, header};
-use health_core::{CollectorStatus, Exposition, StatusBoard};
+use health_core::{CollectorStatus, StatusBoard};
 
 use self::headline::Kiosk;
 use self::html::Html;
@@ -88,7 +91,7 @@ const STYLE: &str = include_str!("page/style.css");
 #[derive(Debug)]
 struct View<'a> {
     /// The current figures.
-    samples: &'a Samples,
+    samples: &'a Samples<'a>,
     /// The collectors' records, by name.
     board: &'a BTreeMap<String, CollectorStatus>,
     /// Unix time now, for "12 s ago".
@@ -106,17 +109,16 @@ impl View<'_> {
     }
 }
 
-/// The page for the figures in `exposition`, the records on `board`, the last hour in
-/// `history` and the screenshot `picture`, as of `now`.
+/// The page for the records on `board` and the samples their last runs published, the last
+/// hour in `history` and the screenshot `picture`, as of `now`.
 pub(crate) fn render(
-    exposition: &Exposition,
     board: &StatusBoard,
     history: &History,
     picture: Picture,
     now: SystemTime,
 ) -> String {
-    let samples = Samples::parse(&exposition.render(), exposition.namespace());
-    let board = board.snapshot();
+    let (board, published) = board.snapshot_with_samples();
+    let samples = Samples::new(published.values().flat_map(|samples| samples.iter()));
     let now = now.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     let history = Figure::ALL.map(|figure| history.points(figure, now));
     document(&View { samples: &samples, board: &board, now, picture, history })
@@ -169,6 +171,7 @@ fn clock(now: f64) -> String {
 mod tests {
     use health_core::RunResult;
 
+    use super::samples::fixture::{Row, snapshot};
     use super::*;
 
     const NOW: f64 = 1_750_000_000.0;
@@ -188,18 +191,19 @@ mod tests {
         }
     }
 
-    fn page(text: &str, board: &[(&str, CollectorStatus)]) -> String {
-        page_with(text, board, &History::new(), Picture::None)
+    fn page(rows: &[Row], board: &[(&str, CollectorStatus)]) -> String {
+        page_with(rows, board, &History::new(), Picture::None)
     }
 
     /// [`page`], with a history and a screenshot.
     fn page_with(
-        text: &str,
+        rows: &[Row],
         board: &[(&str, CollectorStatus)],
         history: &History,
         picture: Picture,
     ) -> String {
-        let samples = Samples::parse(text, "vimeo_monitor");
+        let snapshot = snapshot(rows);
+        let samples = Samples::new(snapshot.samples());
         let board = board.iter().map(|(n, s)| ((*n).to_owned(), s.clone())).collect();
         let history = Figure::ALL.map(|figure| history.points(figure, NOW));
         document(&View { samples: &samples, board: &board, now: NOW, picture, history })
@@ -212,37 +216,37 @@ mod tests {
         }
     }
 
-    const LIVE: &str = r#"
-vimeo_monitor_stream_state{state="live"} 1
-vimeo_monitor_stream_state{state="offline"} 0
-vimeo_monitor_player_state{state="playing"} 1
-vimeo_monitor_player_state{state="stopped"} 0
-vimeo_monitor_script_healthy 1
-vimeo_monitor_stream_uptime_seconds 754
-vimeo_monitor_api_consecutive_errors 0
-vimeo_monitor_api_last_success_timestamp_seconds 1749999990
-vimeo_monitor_player_restarts_total{reason="exited"} 1
-vimeo_monitor_uptime_seconds 90000
-vimeo_monitor_cpu_temperature_celsius 51.45
-vimeo_monitor_pi_info{model="Raspberry Pi 5 Model B Rev 1.0"} 1
-vimeo_monitor_pi_throttled{condition="under_voltage",scope="now"} 1
-vimeo_monitor_pi_throttled{condition="throttled",scope="now"} 0
-vimeo_monitor_pi_throttled{condition="under_voltage",scope="since_boot"} 1
-vimeo_monitor_network_up{host="1.1.1.1"} 1
-vimeo_monitor_network_rtt_seconds{host="1.1.1.1"} 0.0123
-vimeo_monitor_network_up{host="<b>evil</b>"} 0
-vimeo_monitor_network_speedtest_runs_total{result="success"} 1
-vimeo_monitor_network_download_bytes_per_second 6250000
-vimeo_monitor_network_speedtest_last_success_timestamp_seconds 1749999400
-vimeo_monitor_stream_available 1
-vimeo_monitor_stream_stalled 0
-vimeo_monitor_stream_ended 0
-vimeo_monitor_stream_bitrate_bytes_per_second 562500
-vimeo_monitor_stream_segment_download_ratio 0.25
-vimeo_monitor_stream_width_pixels 1920
-vimeo_monitor_stream_height_pixels 1080
-vimeo_monitor_stream_frames_per_second 30
-"#;
+    const LIVE: &[Row] = &[
+        ("stream_state", &[("state", "live")], 1.0),
+        ("stream_state", &[("state", "offline")], 0.0),
+        ("player_state", &[("state", "playing")], 1.0),
+        ("player_state", &[("state", "stopped")], 0.0),
+        ("script_healthy", &[], 1.0),
+        ("stream_uptime_seconds", &[], 754.0),
+        ("api_consecutive_errors", &[], 0.0),
+        ("api_last_success_timestamp_seconds", &[], 1749999990.0),
+        ("player_restarts_total", &[("reason", "exited")], 1.0),
+        ("uptime_seconds", &[], 90000.0),
+        ("cpu_temperature_celsius", &[], 51.45),
+        ("pi_info", &[("model", "Raspberry Pi 5 Model B Rev 1.0")], 1.0),
+        ("pi_throttled", &[("condition", "under_voltage"), ("scope", "now")], 1.0),
+        ("pi_throttled", &[("condition", "throttled"), ("scope", "now")], 0.0),
+        ("pi_throttled", &[("condition", "under_voltage"), ("scope", "since_boot")], 1.0),
+        ("network_up", &[("host", "1.1.1.1")], 1.0),
+        ("network_rtt_seconds", &[("host", "1.1.1.1")], 0.0123),
+        ("network_up", &[("host", "<b>evil</b>")], 0.0),
+        ("network_speedtest_runs_total", &[("result", "success")], 1.0),
+        ("network_download_bytes_per_second", &[], 6250000.0),
+        ("network_speedtest_last_success_timestamp_seconds", &[], 1749999400.0),
+        ("stream_available", &[], 1.0),
+        ("stream_stalled", &[], 0.0),
+        ("stream_ended", &[], 0.0),
+        ("stream_bitrate_bytes_per_second", &[], 562500.0),
+        ("stream_segment_download_ratio", &[], 0.25),
+        ("stream_width_pixels", &[], 1920.0),
+        ("stream_height_pixels", &[], 1080.0),
+        ("stream_frames_per_second", &[], 30.0),
+    ];
 
     #[test]
     fn a_live_kiosk_reads_green_with_every_figure() {
@@ -293,7 +297,7 @@ vimeo_monitor_stream_frames_per_second 30
 
     #[test]
     fn with_nothing_configured_every_section_says_not_monitored() {
-        let page = page("", &[]);
+        let page = page(&[], &[]);
         assert!(page.contains("<h1>Kiosk not monitored</h1>"), "{page}");
         assert_eq!(page.matches("not monitored: ").count(), 5, "{page}");
         assert!(page.ends_with("</html>\n"));
@@ -301,12 +305,12 @@ vimeo_monitor_stream_frames_per_second 30
 
     #[test]
     fn configured_collectors_that_have_not_run_say_waiting_and_figures_missing_read_as_dashes() {
-        let page1 = page("", &[("hardware", status(None, None)), ("script", status(None, None))]);
+        let page1 = page(&[], &[("hardware", status(None, None)), ("script", status(None, None))]);
         assert_eq!(page1.matches("waiting for the first run").count(), 2, "{page1}");
         assert!(page1.contains("<h1>Waiting for the kiosk</h1>"));
         let ran = status(Some(RunResult::Success), None);
         let page2 =
-            page("", &[("hardware", ran.clone()), ("stream", ran.clone()), ("network", ran)]);
+            page(&[], &[("hardware", ran.clone()), ("stream", ran.clone()), ("network", ran)]);
         assert!(page2.contains("<th>SoC temperature</th><td class=\"plain\">—</td>"), "{page2}");
         assert!(page2.contains("<th>Throttling now</th><td class=\"plain\">—</td>"));
         assert!(page2.contains("<th>Playlist</th><td class=\"plain\">—</td>"));
@@ -317,15 +321,19 @@ vimeo_monitor_stream_frames_per_second 30
     #[test]
     fn the_api_row_tells_no_answer_yet_from_failing() {
         let script = [("script", status(Some(RunResult::Success), None))];
-        let quiet = "vimeo_monitor_api_consecutive_errors 0\n\
-                     vimeo_monitor_api_last_success_timestamp_seconds 0\n";
+        let quiet: &[Row] = &[
+            ("api_consecutive_errors", &[], 0.0),
+            ("api_last_success_timestamp_seconds", &[], 0.0),
+        ];
         let page1 = page(quiet, &script);
         assert!(
             page1.contains("<th>Vimeo API</th><td class=\"plain\">no answer yet</td>"),
             "{page1}"
         );
-        let failing = "vimeo_monitor_api_consecutive_errors 3\n\
-                       vimeo_monitor_api_last_success_timestamp_seconds 0\n";
+        let failing: &[Row] = &[
+            ("api_consecutive_errors", &[], 3.0),
+            ("api_last_success_timestamp_seconds", &[], 0.0),
+        ];
         let page2 = page(failing, &script);
         assert!(
             page2.contains("<td class=\"bad\">3 failed requests in a row; last answer never</td>"),
@@ -336,12 +344,14 @@ vimeo_monitor_stream_frames_per_second 30
     #[test]
     fn a_stalled_stream_on_a_slow_link_reads_red_and_says_why() {
         let ran = || status(Some(RunResult::Success), None);
-        let stalled = "vimeo_monitor_stream_available 1\n\
-                       vimeo_monitor_stream_stalled 1\n\
-                       vimeo_monitor_stream_ended 0\n\
-                       vimeo_monitor_stream_seconds_since_playlist_advanced 42\n\
-                       vimeo_monitor_stream_variant_bandwidth_bytes_per_second 750000\n\
-                       vimeo_monitor_stream_segment_download_ratio 1.3\n";
+        let stalled: &[Row] = &[
+            ("stream_available", &[], 1.0),
+            ("stream_stalled", &[], 1.0),
+            ("stream_ended", &[], 0.0),
+            ("stream_seconds_since_playlist_advanced", &[], 42.0),
+            ("stream_variant_bandwidth_bytes_per_second", &[], 750000.0),
+            ("stream_segment_download_ratio", &[], 1.3),
+        ];
         let page1 = page(stalled, &[("stream", ran()), ("stream_playlist", ran())]);
         assert_shows(
             &page1,
@@ -353,12 +363,14 @@ vimeo_monitor_stream_frames_per_second 30
                 "<th>Picture</th><td class=\"plain\">—</td>",
             ],
         );
-        let ended = "vimeo_monitor_stream_available 0\n\
-                     vimeo_monitor_stream_ended 1\n\
-                     vimeo_monitor_stream_stalled 1\n\
-                     vimeo_monitor_stream_bitrate_bytes_per_second 500000\n\
-                     vimeo_monitor_stream_variant_bandwidth_bytes_per_second 750000\n\
-                     vimeo_monitor_stream_segment_download_ratio 0.85\n";
+        let ended: &[Row] = &[
+            ("stream_available", &[], 0.0),
+            ("stream_ended", &[], 1.0),
+            ("stream_stalled", &[], 1.0),
+            ("stream_bitrate_bytes_per_second", &[], 500000.0),
+            ("stream_variant_bandwidth_bytes_per_second", &[], 750000.0),
+            ("stream_segment_download_ratio", &[], 0.85),
+        ];
         let page2 = page(ended, &[("stream", ran()), ("stream_playlist", ran())]);
         assert_shows(
             &page2,
@@ -373,27 +385,27 @@ vimeo_monitor_stream_frames_per_second 30
 
     /// A kiosk whose player and display report everything, with a black picture on a TV in
     /// standby, software decoding and frames dropping fast.
-    const DARK_ROOM: &str = r#"
-vimeo_monitor_stream_state{state="live"} 1
-vimeo_monitor_player_state{state="playing"} 1
-vimeo_monitor_script_healthy 1
-vimeo_monitor_screen_luma_ratio 0.02
-vimeo_monitor_screen_black 1
-vimeo_monitor_screen_frozen_seconds 75
-vimeo_monitor_display_connected{connector="HDMI-A-1"} 1
-vimeo_monitor_display_connected{connector="HDMI-A-2"} 0
-vimeo_monitor_display_enabled{connector="HDMI-A-1"} 1
-vimeo_monitor_display_dpms_on{connector="HDMI-A-1"} 1
-vimeo_monitor_display_mode_info{connector="HDMI-A-1",mode="1920x1080"} 1
-vimeo_monitor_display_power_on 0
-vimeo_monitor_player_hwdec_active{hwdec="no"} 0
-vimeo_monitor_player_frames_dropped_total{stage="output"} 300
-vimeo_monitor_player_frames_dropped_total{stage="decoder"} 20
-vimeo_monitor_player_buffering 1
-vimeo_monitor_player_buffer_seconds 0.4
-vimeo_monitor_player_rebuffer_total 3
-vimeo_monitor_player_rebuffer_seconds_total 41
-"#;
+    const DARK_ROOM: &[Row] = &[
+        ("stream_state", &[("state", "live")], 1.0),
+        ("player_state", &[("state", "playing")], 1.0),
+        ("script_healthy", &[], 1.0),
+        ("screen_luma_ratio", &[], 0.02),
+        ("screen_black", &[], 1.0),
+        ("screen_frozen_seconds", &[], 75.0),
+        ("display_connected", &[("connector", "HDMI-A-1")], 1.0),
+        ("display_connected", &[("connector", "HDMI-A-2")], 0.0),
+        ("display_enabled", &[("connector", "HDMI-A-1")], 1.0),
+        ("display_dpms_on", &[("connector", "HDMI-A-1")], 1.0),
+        ("display_mode_info", &[("connector", "HDMI-A-1"), ("mode", "1920x1080")], 1.0),
+        ("display_power_on", &[], 0.0),
+        ("player_hwdec_active", &[("hwdec", "no")], 0.0),
+        ("player_frames_dropped_total", &[("stage", "output")], 300.0),
+        ("player_frames_dropped_total", &[("stage", "decoder")], 20.0),
+        ("player_buffering", &[], 1.0),
+        ("player_buffer_seconds", &[], 0.4),
+        ("player_rebuffer_total", &[], 3.0),
+        ("player_rebuffer_seconds_total", &[], 41.0),
+    ];
 
     #[test]
     fn the_screen_card_shows_the_screenshot_and_what_the_audience_sees() {
@@ -427,15 +439,17 @@ vimeo_monitor_player_rebuffer_seconds_total 41
     #[test]
     fn a_healthy_picture_reads_green_and_figures_nobody_collects_read_as_dashes() {
         let script = [("script", status(Some(RunResult::Success), None))];
-        let healthy = "vimeo_monitor_screen_luma_ratio 0.45\n\
-                       vimeo_monitor_screen_black 0\n\
-                       vimeo_monitor_screen_frozen_seconds 0\n\
-                       vimeo_monitor_display_connected{connector=\"HDMI-A-1\"} 1\n\
-                       vimeo_monitor_display_dpms_on{connector=\"HDMI-A-1\"} 0\n\
-                       vimeo_monitor_player_hwdec_active{hwdec=\"drm\"} 1\n\
-                       vimeo_monitor_player_frames_dropped_total{stage=\"output\"} 4\n\
-                       vimeo_monitor_player_buffering 0\n\
-                       vimeo_monitor_player_buffer_seconds 12.5\n";
+        let healthy: &[Row] = &[
+            ("screen_luma_ratio", &[], 0.45),
+            ("screen_black", &[], 0.0),
+            ("screen_frozen_seconds", &[], 0.0),
+            ("display_connected", &[("connector", "HDMI-A-1")], 1.0),
+            ("display_dpms_on", &[("connector", "HDMI-A-1")], 0.0),
+            ("player_hwdec_active", &[("hwdec", "drm")], 1.0),
+            ("player_frames_dropped_total", &[("stage", "output")], 4.0),
+            ("player_buffering", &[], 0.0),
+            ("player_buffer_seconds", &[], 12.5),
+        ];
         let history = History::new();
         history.push(Figure::DroppedFrames, NOW - 60.0, 4.0);
         history.push(Figure::DroppedFrames, NOW, 4.0);
@@ -453,7 +467,7 @@ vimeo_monitor_player_rebuffer_seconds_total 41
                 "<th>Buffer</th><td class=\"good\">12.5 s ahead</td>",
             ],
         );
-        let page2 = page_with("", &script, &History::new(), Picture::Off);
+        let page2 = page_with(&[], &script, &History::new(), Picture::Off);
         assert_shows(
             &page2,
             &[
@@ -469,7 +483,7 @@ vimeo_monitor_player_rebuffer_seconds_total 41
         for absent in ["<img", "src=", "<svg"] {
             assert!(!page2.contains(absent), "{absent:?} in\n{page2}");
         }
-        let nothing = "vimeo_monitor_display_connected{connector=\"HDMI-A-1\"} 0\n";
+        let nothing: &[Row] = &[("display_connected", &[("connector", "HDMI-A-1")], 0.0)];
         let page3 = page_with(nothing, &script, &History::new(), Picture::None);
         assert!(page3.contains("<th>Display</th><td class=\"bad\">nothing connected</td>"));
     }

@@ -8,6 +8,7 @@
 //! standby, then what the event calls for, and whether the picture is really there.
 
 use super::format::Tone;
+use super::names;
 use super::samples::Samples;
 
 /// A picture frozen this long while the stream is shown is a frozen screen, not a still scene.
@@ -38,17 +39,17 @@ pub(super) struct Kiosk<'a> {
 
 impl<'a> Kiosk<'a> {
     /// The figures in `samples`; `monitored` when the status board has a `script` collector.
-    pub(super) fn read(samples: &'a Samples, monitored: bool) -> Self {
+    pub(super) fn read(samples: &Samples<'a>, monitored: bool) -> Self {
         Self {
             monitored,
-            stream_state: samples.current("stream_state", "state"),
-            player_state: samples.current("player_state", "state"),
-            healthy: samples.flag("script_healthy"),
-            process_up: samples.flag("script_process_up"),
-            stalled: samples.flag("stream_stalled"),
-            black: samples.flag("screen_black"),
-            frozen: samples.value("screen_frozen_seconds").map(|s| s >= FROZEN_SECONDS),
-            tv_on: samples.flag("display_power_on"),
+            stream_state: samples.current(names::STREAM_STATE, "state"),
+            player_state: samples.current(names::PLAYER_STATE, "state"),
+            healthy: samples.flag(names::SCRIPT_HEALTHY),
+            process_up: samples.flag(names::SCRIPT_PROCESS_UP),
+            stalled: samples.flag(names::STREAM_STALLED),
+            black: samples.flag(names::SCREEN_BLACK),
+            frozen: samples.value(names::SCREEN_FROZEN_SECONDS).map(|s| s >= FROZEN_SECONDS),
+            tv_on: samples.flag(names::DISPLAY_POWER_ON),
         }
     }
 
@@ -179,6 +180,7 @@ impl Headline {
 
 #[cfg(test)]
 mod tests {
+    use super::super::samples::fixture::snapshot;
     use super::*;
 
     fn kiosk(stream: &'static str, player: &'static str, healthy: bool) -> Kiosk<'static> {
@@ -258,10 +260,17 @@ mod tests {
 
     #[test]
     fn reads_the_script_collector_figures() {
-        let text = "ns_stream_state{state=\"live\"} 1\nns_stream_state{state=\"offline\"} 0\n\
-                    ns_player_state{state=\"playing\"} 1\nns_script_healthy 1\nns_stream_stalled 0\n\
-                    ns_screen_black 0\nns_screen_frozen_seconds 75\nns_display_power_on 1\n";
-        let samples = Samples::parse(text, "ns");
+        let snapshot = snapshot(&[
+            ("stream_state", &[("state", "live")], 1.0),
+            ("stream_state", &[("state", "offline")], 0.0),
+            ("player_state", &[("state", "playing")], 1.0),
+            ("script_healthy", &[], 1.0),
+            ("stream_stalled", &[], 0.0),
+            ("screen_black", &[], 0.0),
+            ("screen_frozen_seconds", &[], 75.0),
+            ("display_power_on", &[], 1.0),
+        ]);
+        let samples = Samples::new(snapshot.samples());
         let kiosk = Kiosk::read(&samples, true);
         assert_eq!(kiosk.stream_state, Some("live"));
         assert_eq!(kiosk.player_state, Some("playing"));

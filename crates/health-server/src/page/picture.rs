@@ -10,6 +10,7 @@ use super::View;
 use super::format::{self, Cell, Tone};
 use super::headline::FROZEN_SECONDS;
 use super::html::Html;
+use super::names;
 use super::sections::row;
 use super::sparkline;
 use crate::history::Figure;
@@ -41,17 +42,17 @@ pub(super) fn thumbnail(html: &mut Html, view: &View<'_>) {
 /// Black and frozen pictures, the display and the TV.
 pub(super) fn picture(html: &mut Html, view: &View<'_>) {
     let s = view.samples;
-    let luma = s.value("screen_luma_ratio");
+    let luma = s.value(names::SCREEN_LUMA_RATIO);
     let brightness = |luma: Option<f64>| {
         luma.map(|l| format!(" (brightness {})", format::percent(l))).unwrap_or_default()
     };
-    let black = match s.flag("screen_black") {
+    let black = match s.flag(names::SCREEN_BLACK) {
         Some(true) => Cell::new(format!("black{}", brightness(luma)), Tone::Bad),
         Some(false) => Cell::new(format!("no{}", brightness(luma)), Tone::Good),
         None => Cell::of(luma, |l| format!("— (brightness {})", format::percent(l))),
     };
     row(html, "Black", &black);
-    let frozen = match s.value("screen_frozen_seconds") {
+    let frozen = match s.value(names::SCREEN_FROZEN_SECONDS) {
         Some(seconds) if seconds > 0.0 => Cell::new(
             format!("frozen for {}", format::duration(seconds)),
             if seconds >= FROZEN_SECONDS { Tone::Bad } else { Tone::Warn },
@@ -61,7 +62,7 @@ pub(super) fn picture(html: &mut Html, view: &View<'_>) {
     };
     row(html, "Frozen", &frozen);
     row(html, "Display", &display(view));
-    let tv = match s.flag("display_power_on") {
+    let tv = match s.flag(names::DISPLAY_POWER_ON) {
         Some(true) => Cell::new("on", Tone::Good),
         Some(false) => Cell::new("standby", Tone::Bad),
         None => Cell::missing(),
@@ -72,7 +73,7 @@ pub(super) fn picture(html: &mut Html, view: &View<'_>) {
 /// The connected displays, their mode and whether they are lit; red when none is connected.
 fn display(view: &View<'_>) -> Cell {
     let s = view.samples;
-    let connectors = s.series("display_connected");
+    let connectors = s.series(names::DISPLAY_CONNECTED);
     if connectors.is_empty() {
         return Cell::missing();
     }
@@ -88,17 +89,17 @@ fn display(view: &View<'_>) -> Cell {
         .map(|connector| {
             let mut text = connector.to_owned();
             let mode = s
-                .series("display_mode_info")
+                .series(names::DISPLAY_MODE_INFO)
                 .iter()
                 .find(|m| m.label("connector") == Some(connector))
                 .and_then(|m| m.label("mode"));
             if let Some(mode) = mode {
                 text.push_str(&format!(" {mode}"));
             }
-            if s.value_with("display_enabled", "connector", connector) == Some(0.0) {
+            if s.value_with(names::DISPLAY_ENABLED, "connector", connector) == Some(0.0) {
                 text.push_str(", disabled");
                 tone = Tone::Bad;
-            } else if s.value_with("display_dpms_on", "connector", connector) == Some(0.0) {
+            } else if s.value_with(names::DISPLAY_DPMS_ON, "connector", connector) == Some(0.0) {
                 text.push_str(", asleep (DPMS off)");
                 tone = Tone::Bad;
             }
@@ -111,7 +112,7 @@ fn display(view: &View<'_>) -> Cell {
 /// How the player plays: decoding, dropped frames, buffer.
 pub(super) fn playback(html: &mut Html, view: &View<'_>) {
     let s = view.samples;
-    let hwdec = s.series("player_hwdec_active");
+    let hwdec = s.series(names::PLAYER_HWDEC_ACTIVE);
     let decoding = if hwdec.is_empty() {
         Cell::missing()
     } else {
@@ -132,12 +133,12 @@ pub(super) fn playback(html: &mut Html, view: &View<'_>) {
 /// The total of dropped frames, by stage, and whether it is rising.
 fn dropped_frames(view: &View<'_>) -> Cell {
     let s = view.samples;
-    let Some(total) = s.sum("player_frames_dropped_total") else { return Cell::missing() };
+    let Some(total) = s.sum(names::PLAYER_FRAMES_DROPPED_TOTAL) else { return Cell::missing() };
     let mut text = format::count(total);
     let stages: Vec<String> = ["output", "decoder"]
         .into_iter()
         .filter_map(|stage| {
-            let n = s.value_with("player_frames_dropped_total", "stage", stage)?;
+            let n = s.value_with(names::PLAYER_FRAMES_DROPPED_TOTAL, "stage", stage)?;
             Some(format!("{stage} {}", format::count(n)))
         })
         .collect();
@@ -167,8 +168,8 @@ fn dropped_frames(view: &View<'_>) -> Cell {
 /// Seconds buffered ahead, buffering now, and the rebuffers so far.
 fn buffer(view: &View<'_>) -> Cell {
     let s = view.samples;
-    let seconds = s.value("player_buffer_seconds");
-    let buffering = s.flag("player_buffering");
+    let seconds = s.value(names::PLAYER_BUFFER_SECONDS);
+    let buffering = s.flag(names::PLAYER_BUFFERING);
     if seconds.is_none() && buffering.is_none() {
         return Cell::missing();
     }
@@ -185,9 +186,9 @@ fn buffer(view: &View<'_>) -> Cell {
         (_, Some(_)) => Tone::Good,
         (_, None) => Tone::Plain,
     };
-    if let Some(rebuffers) = s.value("player_rebuffer_total").filter(|n| *n > 0.0) {
+    if let Some(rebuffers) = s.value(names::PLAYER_REBUFFER_TOTAL).filter(|n| *n > 0.0) {
         text.push_str(&format!("; rebuffered {} times", format::count(rebuffers)));
-        if let Some(waited) = s.value("player_rebuffer_seconds_total") {
+        if let Some(waited) = s.value(names::PLAYER_REBUFFER_SECONDS_TOTAL) {
             text.push_str(&format!(", {} in all", format::duration(waited)));
         }
     }

@@ -7,7 +7,7 @@
 
 use super::format::{self, Cell, Tone};
 use super::html::Html;
-use super::{View, picture, sparkline};
+use super::{View, names, picture, sparkline};
 use crate::history::{Figure, WINDOW};
 
 /// How far a section's collectors have got.
@@ -120,7 +120,7 @@ pub(super) fn screen(html: &mut Html, view: &View<'_>) {
     }
     picture::thumbnail(html, view);
     let s = view.samples;
-    let stream_state = s.current("stream_state", "state");
+    let stream_state = s.current(names::STREAM_STATE, "state");
     let should = match stream_state {
         Some("live") => Cell::plain("the live stream (the event is live)"),
         Some("offline") => Cell::plain("the holding image (the event is offline)"),
@@ -129,7 +129,7 @@ pub(super) fn screen(html: &mut Html, view: &View<'_>) {
         None => Cell::missing(),
     };
     row(html, "Should show", &should);
-    let player = match s.current("player_state", "state") {
+    let player = match s.current(names::PLAYER_STATE, "state") {
         Some(state @ "playing") => Cell::new(state, Tone::Good),
         Some(state @ ("starting" | "buffering")) => Cell::new(state, Tone::Warn),
         Some(state @ ("stopped" | "restarting")) => Cell::new(state, Tone::Bad),
@@ -137,24 +137,24 @@ pub(super) fn screen(html: &mut Html, view: &View<'_>) {
         None => Cell::missing(),
     };
     row(html, "Player", &player);
-    let matches = match s.flag("script_healthy") {
+    let matches = match s.flag(names::SCRIPT_HEALTHY) {
         Some(true) => Cell::new("yes", Tone::Good),
         Some(false) => Cell::new("no (or the kiosk's main loop is late)", Tone::Bad),
         None => Cell::missing(),
     };
     row(html, "Screen shows it", &matches);
-    if let Some(up) = s.flag("script_process_up") {
+    if let Some(up) = s.flag(names::SCRIPT_PROCESS_UP) {
         let cell =
             if up { Cell::new("running", Tone::Good) } else { Cell::new("not running", Tone::Bad) };
         row(html, "Kiosk process", &cell);
     }
     if stream_state == Some("live") {
-        row(html, "Live for", &Cell::of(s.value("stream_uptime_seconds"), format::duration));
+        row(html, "Live for", &Cell::of(s.value(names::STREAM_UPTIME_SECONDS), format::duration));
     }
     picture::picture(html, view);
     picture::playback(html, view);
-    let errors = s.value("api_consecutive_errors");
-    let last_answer = s.value("api_last_success_timestamp_seconds").filter(|at| *at > 0.0);
+    let errors = s.value(names::API_CONSECUTIVE_ERRORS);
+    let last_answer = s.value(names::API_LAST_SUCCESS_TIMESTAMP_SECONDS).filter(|at| *at > 0.0);
     let api = match (errors, last_answer) {
         (None, _) => Cell::missing(),
         (Some(errors), last) if errors >= 1.0 => Cell::new(
@@ -171,10 +171,10 @@ pub(super) fn screen(html: &mut Html, view: &View<'_>) {
         (Some(_), None) => Cell::plain("no answer yet"),
     };
     row(html, "Vimeo API", &api);
-    let restarts = s.sum("player_restarts_total");
+    let restarts = s.sum(names::PLAYER_RESTARTS_TOTAL);
     let tone = if restarts.unwrap_or(0.0) > 0.0 { Tone::Warn } else { Tone::Plain };
     row(html, "Player restarts", &Cell::of(restarts, format::count).tone(tone));
-    row(html, "Kiosk up for", &Cell::of(s.value("uptime_seconds"), format::duration));
+    row(html, "Kiosk up for", &Cell::of(s.value(names::UPTIME_SECONDS), format::duration));
     close(html);
 }
 
@@ -185,10 +185,10 @@ pub(super) fn board(html: &mut Html, view: &View<'_>) {
     }
     let s = view.samples;
     let model = s
-        .current("pi_info", "model")
+        .current(names::PI_INFO, "model")
         .map_or_else(|| Cell::plain("— (not a Raspberry Pi?)"), Cell::plain);
     row(html, "Board", &model);
-    let temperature = s.value("cpu_temperature_celsius");
+    let temperature = s.value(names::CPU_TEMPERATURE_CELSIUS);
     let tone = match temperature {
         Some(t) if t >= 80.0 => Tone::Bad,
         Some(t) if t >= 70.0 => Tone::Warn,
@@ -199,8 +199,8 @@ pub(super) fn board(html: &mut Html, view: &View<'_>) {
     spark(html, view, "last hour", Figure::Temperature, format::celsius, 2.0);
     row(html, "Throttling now", &throttling(view, "now", Tone::Bad));
     row(html, "Since boot", &throttling(view, "since_boot", Tone::Warn));
-    let cpu = Cell::of(s.value("cpu_usage_ratio"), format::percent);
-    let cpu = match s.value("load1") {
+    let cpu = Cell::of(s.value(names::CPU_USAGE_RATIO), format::percent);
+    let cpu = match s.value(names::LOAD1) {
         Some(load) if cpu.text != format::MISSING => {
             Cell::plain(format!("{}, load {load:.2}", cpu.text))
         }
@@ -208,7 +208,8 @@ pub(super) fn board(html: &mut Html, view: &View<'_>) {
     };
     row(html, "CPU", &cpu);
     spark(html, view, "last hour", Figure::Cpu, format::percent, 0.1);
-    let memory = match (s.value("memory_available_bytes"), s.value("memory_total_bytes")) {
+    let memory = match (s.value(names::MEMORY_AVAILABLE_BYTES), s.value(names::MEMORY_TOTAL_BYTES))
+    {
         (Some(available), Some(total)) => {
             let tone =
                 if total > 0.0 && available / total < 0.1 { Tone::Warn } else { Tone::Plain };
@@ -228,7 +229,7 @@ pub(super) fn board(html: &mut Html, view: &View<'_>) {
 fn throttling(view: &View<'_>, scope: &str, set_tone: Tone) -> Cell {
     let flags: Vec<_> = view
         .samples
-        .series("pi_throttled")
+        .series(names::PI_THROTTLED)
         .iter()
         .filter(|f| f.label("scope") == Some(scope))
         .collect();
@@ -259,15 +260,18 @@ pub(super) fn network(html: &mut Html, view: &View<'_>) {
         return;
     }
     let s = view.samples;
-    let mut hosts: Vec<_> =
-        s.series("network_up").iter().filter_map(|h| Some((h.label("host")?, h.value))).collect();
+    let mut hosts: Vec<_> = s
+        .series(names::NETWORK_UP)
+        .iter()
+        .filter_map(|h| Some((h.label("host")?, h.value)))
+        .collect();
     hosts.sort_by(|a, b| a.0.cmp(b.0));
     if hosts.is_empty() {
         row(html, "Hosts", &Cell::plain("no ping host configured (HEALTH_NETWORK_PING_HOSTS)"));
     }
     for (host, up) in hosts {
-        let rtt = s.value_with("network_rtt_seconds", "host", host);
-        let loss = s.value_with("network_packet_loss_ratio", "host", host);
+        let rtt = s.value_with(names::NETWORK_RTT_SECONDS, "host", host);
+        let loss = s.value_with(names::NETWORK_PACKET_LOSS_RATIO, "host", host);
         let mut text = if up == 1.0 { "up".to_owned() } else { "down".to_owned() };
         if let Some(rtt) = rtt.filter(|v| v.is_finite()) {
             text.push_str(&format!(", {} round trip", format::duration(rtt)));
@@ -285,21 +289,21 @@ pub(super) fn network(html: &mut Html, view: &View<'_>) {
         html.raw("</tr>");
     }
     spark(html, view, "Round trip, last hour", Figure::Rtt, format::duration, 0.005);
-    for wifi in s.series("network_wifi_signal_dbm") {
+    for wifi in s.series(names::NETWORK_WIFI_SIGNAL_DBM) {
         let tone = if wifi.value < -75.0 { Tone::Warn } else { Tone::Plain };
         let interface = wifi.label("interface").unwrap_or(format::MISSING);
         row(html, "Wi-Fi signal", &Cell::new(format!("{:.0} dBm ({interface})", wifi.value), tone));
     }
-    let speedtest = if s.series("network_speedtest_runs_total").is_empty() {
+    let speedtest = if s.series(names::NETWORK_SPEEDTEST_RUNS_TOTAL).is_empty() {
         Cell::plain("off (HEALTH_NETWORK_SPEEDTEST_ENABLED)")
     } else {
-        match s.value("network_download_bytes_per_second") {
+        match s.value(names::NETWORK_DOWNLOAD_BYTES_PER_SECOND) {
             Some(down) => {
                 let mut text = format!("{} down", format::bits_per_second(down));
-                if let Some(up) = s.value("network_upload_bytes_per_second") {
+                if let Some(up) = s.value(names::NETWORK_UPLOAD_BYTES_PER_SECOND) {
                     text.push_str(&format!(", {} up", format::bits_per_second(up)));
                 }
-                if let Some(at) = s.value("network_speedtest_last_success_timestamp_seconds") {
+                if let Some(at) = s.value(names::NETWORK_SPEEDTEST_LAST_SUCCESS_TIMESTAMP_SECONDS) {
                     text.push_str(&format!("; {}", format::ago(view.now, at)));
                 }
                 Cell::plain(text)
@@ -307,7 +311,7 @@ pub(super) fn network(html: &mut Html, view: &View<'_>) {
             None => Cell::plain("no successful test yet"),
         }
     };
-    let speedtest = if s.value("network_speedtest_postponed") == Some(1.0) {
+    let speedtest = if s.value(names::NETWORK_SPEEDTEST_POSTPONED) == Some(1.0) {
         Cell::plain(format!("{}; skipped while the stream plays", speedtest.text))
     } else {
         speedtest
@@ -323,14 +327,14 @@ pub(super) fn stream(html: &mut Html, view: &View<'_>) {
         return;
     }
     let s = view.samples;
-    let readable = match s.flag("stream_available") {
+    let readable = match s.flag(names::STREAM_AVAILABLE) {
         Some(true) => Cell::new("yes", Tone::Good),
         Some(false) => Cell::new("no (or no stream is live)", Tone::Warn),
         None => Cell::missing(),
     };
     row(html, "Readable", &readable);
-    let since = s.value("stream_seconds_since_playlist_advanced");
-    let playlist = match (s.flag("stream_ended"), s.flag("stream_stalled")) {
+    let since = s.value(names::STREAM_SECONDS_SINCE_PLAYLIST_ADVANCED);
+    let playlist = match (s.flag(names::STREAM_ENDED), s.flag(names::STREAM_STALLED)) {
         (Some(true), _) => Cell::new("ended", Tone::Warn),
         (_, Some(true)) => Cell::new(
             format!(
@@ -344,8 +348,8 @@ pub(super) fn stream(html: &mut Html, view: &View<'_>) {
     };
     row(html, "Playlist", &playlist);
     let bitrate = match (
-        s.value("stream_bitrate_bytes_per_second"),
-        s.value("stream_variant_bandwidth_bytes_per_second"),
+        s.value(names::STREAM_BITRATE_BYTES_PER_SECOND),
+        s.value(names::STREAM_VARIANT_BANDWIDTH_BYTES_PER_SECOND),
     ) {
         (Some(measured), Some(declared)) => Cell::plain(format!(
             "{} (declared {})",
@@ -358,7 +362,7 @@ pub(super) fn stream(html: &mut Html, view: &View<'_>) {
         }
     };
     row(html, "Bitrate", &bitrate);
-    let ratio = s.value("stream_segment_download_ratio");
+    let ratio = s.value(names::STREAM_SEGMENT_DOWNLOAD_RATIO);
     let tone = match ratio {
         Some(r) if r >= 1.0 => Tone::Bad,
         Some(r) if r >= 0.8 => Tone::Warn,
@@ -370,10 +374,11 @@ pub(super) fn stream(html: &mut Html, view: &View<'_>) {
         format!("{} ({verdict})", format::ratio(r))
     };
     row(html, "Segment download ratio", &Cell::of(ratio, ratio_text).tone(tone));
-    let picture = match (s.value("stream_width_pixels"), s.value("stream_height_pixels")) {
+    let picture = match (s.value(names::STREAM_WIDTH_PIXELS), s.value(names::STREAM_HEIGHT_PIXELS))
+    {
         (Some(w), Some(h)) => {
             let fps = s
-                .value("stream_frames_per_second")
+                .value(names::STREAM_FRAMES_PER_SECOND)
                 .map(|f| format!(" at {f:.0} fps"))
                 .unwrap_or_default();
             Cell::plain(format!("{w:.0}×{h:.0}{fps}"))
