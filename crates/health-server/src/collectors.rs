@@ -106,7 +106,25 @@ impl Enable {
     }
 }
 
+/// The row named `name`. Panics on a name no row has: callers name rows by literal.
+pub(crate) fn entry(name: &str) -> &'static CollectorEntry {
+    COLLECTORS
+        .iter()
+        .find(|entry| entry.name == name)
+        .unwrap_or_else(|| panic!("no collector row is named {name:?}"))
+}
+
 impl CollectorEntry {
+    /// What would turn it on: its setting, or the cargo feature when it is not compiled in.
+    pub(crate) fn turn_on(&self) -> Cow<'static, str> {
+        match (&self.compiled, self.feature) {
+            (None, Some(feature)) => {
+                Cow::Owned(format!("build health-server with `--features {feature}`"))
+            }
+            _ => self.enable.hint(),
+        }
+    }
+
     /// The collectors it runs in this build; none when its feature is not compiled in.
     pub(crate) fn runs(&self) -> &'static [Run] {
         self.compiled.as_ref().map_or(&[], |compiled| compiled.runs)

@@ -90,13 +90,8 @@ fn rows(board: &BTreeMap<String, CollectorStatus>) -> Vec<Row<'_>> {
 
 /// What the collector would watch, and what would turn it on.
 fn why_off(entry: &CollectorEntry) -> String {
-    match (&entry.compiled, entry.feature) {
-        (None, Some(feature)) => format!(
-            "not in this build ({}): build health-server with `--features {feature}`",
-            entry.description
-        ),
-        _ => format!("off ({}): {}", entry.description, entry.enable.hint()),
-    }
+    let state = if entry.compiled.is_none() { "not in this build" } else { "off" };
+    format!("{state} ({}): {}", entry.description, entry.turn_on())
 }
 
 /// Last run, result, duration, interval and error of one collector.

@@ -8,6 +8,7 @@
 use super::format::{self, Cell, Tone};
 use super::html::Html;
 use super::{View, names, picture, sparkline};
+use crate::collectors::{self, CollectorEntry};
 use crate::history::{Figure, WINDOW};
 
 /// How far a section's collectors have got.
@@ -20,8 +21,8 @@ enum Coverage {
     Ran,
 }
 
-fn coverage(view: &View<'_>, collectors: &[&str]) -> Coverage {
-    let statuses: Vec<_> = collectors.iter().filter_map(|c| view.board.get(*c)).collect();
+fn coverage(view: &View<'_>, entry: &CollectorEntry) -> Coverage {
+    let statuses: Vec<_> = entry.runs().iter().filter_map(|run| view.board.get(run.name)).collect();
     if statuses.is_empty() {
         Coverage::Off
     } else if statuses.iter().all(|s| s.last_result.is_none()) {
@@ -31,18 +32,16 @@ fn coverage(view: &View<'_>, collectors: &[&str]) -> Coverage {
     }
 }
 
-/// Opens the section; returns whether to write its table (`false`: it was closed with a note).
-fn open(
-    html: &mut Html,
-    view: &View<'_>,
-    title: &'static str,
-    collectors: &[&str],
-    off: &'static str,
-) -> bool {
+/// Opens the section on what the collector `name` (its row in [`COLLECTORS`](crate::collectors))
+/// gathers; returns whether to write its table (`false`: it was closed with a note).
+fn open(html: &mut Html, view: &View<'_>, title: &'static str, name: &str) -> bool {
+    let entry = collectors::entry(name);
     html.raw("<section><h2>").raw(title).raw("</h2>");
-    match coverage(view, collectors) {
+    match coverage(view, entry) {
         Coverage::Off => {
-            html.raw("<p class=\"note\">not monitored: ").raw(off).raw("</p></section>\n");
+            html.raw("<p class=\"note\">not monitored: ")
+                .text(&entry.turn_on())
+                .raw("</p></section>\n");
             false
         }
         Coverage::Waiting => {
@@ -113,9 +112,7 @@ pub(super) fn spark(
 
 /// What the screen should show, what the player does, and whether they agree.
 pub(super) fn screen(html: &mut Html, view: &View<'_>) {
-    const OFF: &str = "run the kiosk with HEALTH_MONITORING_ENABLED=true, or set \
-                       HEALTH_SCRIPT_PIDFILE or HEALTH_SCRIPT_STATUS_FILE";
-    if !open(html, view, "Screen", &["script"], OFF) {
+    if !open(html, view, "Screen", "script") {
         return;
     }
     picture::thumbnail(html, view);
@@ -180,7 +177,7 @@ pub(super) fn screen(html: &mut Html, view: &View<'_>) {
 
 /// The board: SoC temperature, throttling, CPU and memory.
 pub(super) fn board(html: &mut Html, view: &View<'_>) {
-    if !open(html, view, "Raspberry Pi", &["hardware"], "set HEALTH_HARDWARE_ENABLED=true") {
+    if !open(html, view, "Raspberry Pi", "hardware") {
         return;
     }
     let s = view.samples;
@@ -256,7 +253,7 @@ fn throttling(view: &View<'_>, scope: &str, set_tone: Tone) -> Cell {
 
 /// Ping hosts, Wi-Fi and the last speed test.
 pub(super) fn network(html: &mut Html, view: &View<'_>) {
-    if !open(html, view, "Network", &["network"], "set HEALTH_NETWORK_ENABLED=true") {
+    if !open(html, view, "Network", "network") {
         return;
     }
     let s = view.samples;
@@ -322,8 +319,7 @@ pub(super) fn network(html: &mut Html, view: &View<'_>) {
 
 /// The watched stream: readable, advancing, bitrate, and whether this link keeps up.
 pub(super) fn stream(html: &mut Html, view: &View<'_>) {
-    if !open(html, view, "Stream", &["stream", "stream_playlist"], "set HEALTH_STREAM_ENABLED=true")
-    {
+    if !open(html, view, "Stream", "stream") {
         return;
     }
     let s = view.samples;
