@@ -40,7 +40,7 @@ fn open(html: &mut Html, view: &View<'_>, title: &'static str, name: &str) -> bo
     match coverage(view, entry) {
         Coverage::Off => {
             html.raw("<p class=\"note\">not monitored: ")
-                .text(&entry.turn_on())
+                .text(entry.turn_on())
                 .raw("</p></section>\n");
             false
         }
