@@ -32,6 +32,7 @@ mod snapshot;
 mod status;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+pub mod url;
 
 pub use async_trait::async_trait;
 pub use collector::{CollectError, Collector, Schedule};

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use health_core::url::is_loopback_host;
 use reqwest::{Client, Url};
 
 /// How long connecting may take, whatever the request's own budget.
@@ -152,13 +153,6 @@ impl Http {
     }
 
     fn client_for(&self, url: &Url) -> &Client {
-        if is_loopback(url) { &self.direct } else { &self.proxied }
+        if url.host_str().is_some_and(is_loopback_host) { &self.direct } else { &self.proxied }
     }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else { return false };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

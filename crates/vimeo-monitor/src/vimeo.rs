@@ -388,10 +388,7 @@ fn authorization(token: &Token) -> Result<HeaderValue, VimeoSetupError> {
 }
 
 fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else { return false };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    url.host_str().is_some_and(health_core::url::is_loopback_host)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use health_core::url::is_loopback_host;
 use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Client, StatusCode, Url};
 use tokio::io::AsyncReadExt as _;
@@ -112,12 +113,9 @@ fn client(
     builder.build()
 }
 
+/// Whether `url` parses and its host is this machine.
 fn is_loopback(url: &str) -> bool {
-    let Ok(url) = Url::parse(url) else { return false };
-    let Some(host) = url.host_str() else { return false };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    Url::parse(url).is_ok_and(|url| url.host_str().is_some_and(is_loopback_host))
 }
 
 /// Downloads at most `max_bytes` of `url`: (bytes per second from the response headers to the
