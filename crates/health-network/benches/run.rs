@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use health_core::Collector;
 use health_core::testing::bench;
-use health_network::{NetworkCollector, NetworkOptions, PingMethod, PingOptions, SysRoots};
+use health_network::{NetworkCollector, NetworkOptions, PingMethod, PingOptions, Roots};
 
 const WARM_UP: usize = 5;
 const RUNS: usize = 100;
@@ -24,7 +24,7 @@ fn main() {
                 method: PingMethod::Icmp,
                 tcp_port: 443,
             },
-            roots: SysRoots::default(),
+            roots: Roots::default(),
             speedtest: None,
         });
         let mut samples = 0;

@@ -25,7 +25,7 @@ use std::path::Path;
 use health_core::files::list_dir;
 use health_core::{MetricDesc, Snapshot, Unit};
 
-use crate::SysRoots;
+use crate::Roots;
 
 const UP: MetricDesc = MetricDesc::gauge(
     "network_interface_up",
@@ -92,7 +92,7 @@ struct Interface {
 ///
 /// Synchronous: one `getifaddrs` call and a few sysfs reads per interface. Call it from
 /// `spawn_blocking`.
-pub(crate) fn sample(roots: &SysRoots, snapshot: &mut Snapshot) {
+pub(crate) fn sample(roots: &Roots, snapshot: &mut Snapshot) {
     let interfaces = if roots.sysfs == Path::new(LIVE_SYSFS) {
         live_interfaces(snapshot)
     } else {
@@ -216,16 +216,16 @@ mod tests {
     use health_core::SampleValue;
     use health_core::testing::{assert_described, gauge};
 
-    fn fixture(name: &str) -> SysRoots {
+    fn fixture(name: &str) -> Roots {
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-        SysRoots { sysfs: base.join("sys"), procfs: base.join("proc") }
+        Roots::under(&base)
     }
 
-    fn interface_dir(roots: &SysRoots, interface: &str) -> std::path::PathBuf {
+    fn interface_dir(roots: &Roots, interface: &str) -> std::path::PathBuf {
         roots.sysfs.join("class/net").join(interface)
     }
 
-    fn run(roots: &SysRoots) -> Snapshot {
+    fn run(roots: &Roots) -> Snapshot {
         let mut snapshot = Snapshot::new();
         sample(roots, &mut snapshot);
         assert_described(DESCRIPTIONS, &snapshot);
@@ -270,9 +270,9 @@ mod tests {
     }
 
     /// Writes a sysfs tree: `(path under class/net, content)`.
-    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, SysRoots) {
+    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Roots) {
         let dir = tempfile::tempdir().unwrap();
-        let roots = SysRoots { sysfs: dir.path().join("sys"), procfs: dir.path().join("proc") };
+        let roots = Roots::under(dir.path());
         for (path, content) in files {
             let path = roots.sysfs.join("class/net").join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -376,8 +376,7 @@ mod tests {
 
     #[test]
     fn no_sysfs_is_no_data_and_no_problem() {
-        let roots =
-            SysRoots { sysfs: "/nonexistent/sys".into(), procfs: "/nonexistent/proc".into() };
+        let roots = Roots::under("/nonexistent");
         let snapshot = run(&roots);
         assert!(snapshot.is_empty());
         assert_eq!(snapshot.problems(), &[] as &[String]);
@@ -386,7 +385,7 @@ mod tests {
     #[test]
     fn the_live_machine_lists_through_pnet() {
         // Whatever this machine has, its loopback is never reported and nothing is a problem.
-        let snapshot = run(&SysRoots::default());
+        let snapshot = run(&Roots::default());
         assert_eq!(snapshot.problems(), &[] as &[String]);
         assert!(series(&snapshot).iter().all(|(_, i)| i != "lo"), "{snapshot:?}");
     }

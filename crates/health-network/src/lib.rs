@@ -17,6 +17,10 @@ mod ping;
 mod speedtest;
 mod wifi;
 
+/// Where the kernel's `/sys` and `/proc` are (fixture trees in tests); the same type as
+/// `health_system::Roots`.
+pub use health_core::Roots;
+
 /// The collector's name: the `collector` label of the self-metrics.
 pub const NAME: &str = "network";
 
@@ -28,7 +32,7 @@ pub struct NetworkOptions {
     /// Reachability probes.
     pub ping: PingOptions,
     /// Where `/sys` and `/proc` are, for interface statistics and `net/wireless`.
-    pub roots: SysRoots,
+    pub roots: Roots,
     /// The speed test, when enabled.
     pub speedtest: Option<SpeedtestOptions>,
 }
@@ -58,21 +62,6 @@ pub enum PingMethod {
     Tcp,
     /// ICMP, and TCP when ICMP is not permitted.
     Auto,
-}
-
-/// Where the kernel's `/sys` and `/proc` are (fixture trees in tests).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SysRoots {
-    /// Stands for `/sys`.
-    pub sysfs: PathBuf,
-    /// Stands for `/proc`.
-    pub procfs: PathBuf,
-}
-
-impl Default for SysRoots {
-    fn default() -> Self {
-        Self { sysfs: PathBuf::from("/sys"), procfs: PathBuf::from("/proc") }
-    }
 }
 
 /// The throughput test.

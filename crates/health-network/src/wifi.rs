@@ -26,7 +26,7 @@ use std::path::Path;
 
 use health_core::{MetricDesc, Snapshot, Unit};
 
-use crate::SysRoots;
+use crate::Roots;
 
 const LINK_QUALITY: MetricDesc = MetricDesc::gauge(
     "network_wifi_link_quality_ratio",
@@ -63,7 +63,7 @@ struct Station {
 /// Reads `<procfs>/net/wireless` into `snapshot`.
 ///
 /// Synchronous: one small procfs read. Call it from `spawn_blocking`.
-pub(crate) fn sample(roots: &SysRoots, snapshot: &mut Snapshot) {
+pub(crate) fn sample(roots: &Roots, snapshot: &mut Snapshot) {
     let path = roots.procfs.join("net/wireless");
     let content = match std::fs::read_to_string(&path) {
         Ok(content) => content,
@@ -135,12 +135,12 @@ mod tests {
     use super::*;
     use health_core::testing::{assert_described, gauge};
 
-    fn fixture(name: &str) -> SysRoots {
+    fn fixture(name: &str) -> Roots {
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-        SysRoots { sysfs: base.join("sys"), procfs: base.join("proc") }
+        Roots::under(&base)
     }
 
-    fn run(roots: &SysRoots) -> Snapshot {
+    fn run(roots: &Roots) -> Snapshot {
         let mut snapshot = Snapshot::new();
         sample(roots, &mut snapshot);
         assert_described(DESCRIPTIONS, &snapshot);
@@ -148,9 +148,9 @@ mod tests {
     }
 
     /// A procfs tree whose `net/wireless` holds the header and these lines.
-    fn wireless(lines: &[&str]) -> (tempfile::TempDir, SysRoots) {
+    fn wireless(lines: &[&str]) -> (tempfile::TempDir, Roots) {
         let dir = tempfile::tempdir().unwrap();
-        let roots = SysRoots { sysfs: dir.path().join("sys"), procfs: dir.path().join("proc") };
+        let roots = Roots::under(dir.path());
         let mut content = String::from(
             "Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n \
              face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22\n",
@@ -213,8 +213,7 @@ mod tests {
         assert!(snapshot.is_empty());
         assert_eq!(snapshot.problems(), &[] as &[String]);
 
-        let roots =
-            SysRoots { sysfs: "/nonexistent/sys".into(), procfs: "/nonexistent/proc".into() };
+        let roots = Roots::under("/nonexistent");
         let snapshot = run(&roots);
         assert!(snapshot.is_empty());
         assert_eq!(snapshot.problems(), &[] as &[String]);

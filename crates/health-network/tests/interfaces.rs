@@ -5,14 +5,14 @@
 //! is disabled on the pair before it comes up, so the kernel has nothing to announce on it.
 //!
 //! The part is crate-private until the collector that runs it is wired, so its source is compiled
-//! into this test directly; `crate::SysRoots` resolves to the import below.
+//! into this test directly; `crate::Roots` resolves to the import below.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use health_core::{SampleValue, Snapshot};
-use health_network::SysRoots;
+use health_network::Roots;
 
 #[path = "../src/interfaces.rs"]
 mod interfaces;
@@ -52,7 +52,7 @@ fn is_root() -> bool {
 
 fn sample() -> Snapshot {
     let mut snapshot = Snapshot::new();
-    interfaces::sample(&SysRoots::default(), &mut snapshot);
+    interfaces::sample(&Roots::default(), &mut snapshot);
     health_core::testing::assert_described(interfaces::DESCRIPTIONS, &snapshot);
     snapshot
 }

@@ -1,36 +1,12 @@
-//! Where this crate reads the kernel's files, so a Raspberry Pi's `/sys` and `/proc` can be
-//! replaced by a fixture tree on any machine (`HEALTH_HARDWARE_SYSFS_ROOT`,
-//! `HEALTH_HARDWARE_PROCFS_ROOT`). sysinfo reads the real `/proc` itself and is not re-rooted.
+//! Where this crate reads the kernel's files: [`Roots`] (from health-core, shared with the network
+//! collector), so a Raspberry Pi's `/sys` and `/proc` can be replaced by a fixture tree on any
+//! machine (`HEALTH_HARDWARE_SYSFS_ROOT`, `HEALTH_HARDWARE_PROCFS_ROOT`). sysinfo reads the real
+//! `/proc` itself and is not re-rooted.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The roots of the sysfs and procfs trees this crate reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Roots {
-    /// Stands for `/sys`.
-    pub sysfs: PathBuf,
-    /// Stands for `/proc`.
-    pub procfs: PathBuf,
-}
-
-impl Default for Roots {
-    fn default() -> Self {
-        Self { sysfs: PathBuf::from("/sys"), procfs: PathBuf::from("/proc") }
-    }
-}
-
-impl Roots {
-    /// `relative` under the sysfs root (`"class/thermal"` → `/sys/class/thermal`).
-    pub fn sys(&self, relative: impl AsRef<Path>) -> PathBuf {
-        self.sysfs.join(relative)
-    }
-
-    /// `relative` under the procfs root.
-    pub fn proc(&self, relative: impl AsRef<Path>) -> PathBuf {
-        self.procfs.join(relative)
-    }
-}
+pub use health_core::Roots;
 
 /// The file's content with surrounding whitespace trimmed; `None` when it does not exist.
 ///

@@ -211,7 +211,7 @@ mod tests {
 
     fn fixture(name: &str) -> Roots {
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-        Roots { sysfs: base.join("sys"), procfs: base.join("proc") }
+        Roots::under(&base)
     }
 
     fn run(roots: &Roots) -> Snapshot {
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn no_sysfs_is_no_data_and_no_problem() {
-        let roots = Roots { sysfs: "/nonexistent/sys".into(), procfs: "/nonexistent/proc".into() };
+        let roots = Roots::under("/nonexistent");
         let snapshot = run(&roots);
         assert!(snapshot.is_empty());
         assert_eq!(snapshot.problems(), &[] as &[String]);
@@ -305,7 +305,7 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, content).unwrap();
         }
-        let roots = Roots { sysfs: dir.path().join("sys"), procfs: dir.path().join("proc") };
+        let roots = Roots::under(dir.path());
         (dir, roots)
     }
 

@@ -11,7 +11,7 @@ use health_system::{Cec, HardwareCollector, HardwareOptions, Roots, Vcgencmd};
 fn on_fixture(tree: &str) -> HardwareCollector {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(tree);
     let mut options = HardwareOptions::new(Duration::from_secs(10));
-    options.roots = Roots { sysfs: base.join("sys"), procfs: base.join("proc") };
+    options.roots = Roots::under(&base);
     options.vcgencmd = Vcgencmd::Off;
     options.cec = Cec::Off;
     HardwareCollector::new(options)

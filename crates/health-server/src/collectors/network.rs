@@ -19,8 +19,8 @@ const COMPILED: Option<Compiled> = None;
 mod compiled {
     use health_core::MetricDesc;
     use health_network::{
-        NetworkCollector, NetworkOptions, OnScreen, PingMethod, PingOptions, SpeedtestOptions,
-        SysRoots,
+        NetworkCollector, NetworkOptions, OnScreen, PingMethod, PingOptions, Roots,
+        SpeedtestOptions,
     };
 
     use super::super::{Compiled, Run};
@@ -66,10 +66,7 @@ mod compiled {
                 method: network.ping_method.into(),
                 tcp_port: network.tcp_port,
             },
-            roots: SysRoots {
-                sysfs: network.sysfs_root.clone(),
-                procfs: network.procfs_root.clone(),
-            },
+            roots: Roots { sysfs: network.sysfs_root.clone(), procfs: network.procfs_root.clone() },
             speedtest,
         };
         composition.collectors.push(Box::new(NetworkCollector::new(options)));

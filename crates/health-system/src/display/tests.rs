@@ -13,7 +13,7 @@ use crate::test_support::SCRIPTS;
 
 fn fixture(name: &str) -> Roots {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-    Roots { sysfs: base.join("sys"), procfs: base.join("proc") }
+    Roots::under(&base)
 }
 
 fn run(roots: &Roots) -> Snapshot {
@@ -138,7 +138,7 @@ fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Roots) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
     }
-    let roots = Roots { sysfs: dir.path().join("sys"), procfs: dir.path().join("proc") };
+    let roots = Roots::under(dir.path());
     (dir, roots)
 }
 

@@ -11,7 +11,7 @@ use crate::test_support::SCRIPTS;
 
 fn fixture(name: &str) -> Roots {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-    Roots { sysfs: base.join("sys"), procfs: base.join("proc") }
+    Roots::under(&base)
 }
 
 /// A `Pi` that never finds the host's own vcgencmd.
@@ -108,7 +108,7 @@ fn copy_fixture(name: &str) -> (tempfile::TempDir, Roots) {
     }
     let dir = tempfile::tempdir().unwrap();
     copy(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name), dir.path());
-    let roots = Roots { sysfs: dir.path().join("sys"), procfs: dir.path().join("proc") };
+    let roots = Roots::under(dir.path());
     (dir, roots)
 }
 
@@ -176,7 +176,7 @@ async fn a_board_that_is_not_a_pi_has_no_pi_info() {
 /// An empty tree (no Pi file at all) and a directory for scripts and what they record.
 fn scratch() -> (tempfile::TempDir, Roots) {
     let dir = tempfile::tempdir().unwrap();
-    let roots = Roots { sysfs: dir.path().join("sys"), procfs: dir.path().join("proc") };
+    let roots = Roots::under(dir.path());
     (dir, roots)
 }
 
