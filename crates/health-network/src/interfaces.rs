@@ -96,10 +96,10 @@ pub(crate) fn sample(roots: &Roots, snapshot: &mut Snapshot) {
     let interfaces = if roots.sysfs == Path::new(LIVE_SYSFS) {
         live_interfaces(snapshot)
     } else {
-        sysfs_interfaces(&roots.sysfs.join("class/net"), snapshot)
+        sysfs_interfaces(&roots.sys("class/net"), snapshot)
     };
     for interface in interfaces {
-        let dir = roots.sysfs.join("class/net").join(&interface.name);
+        let dir = roots.sys("class/net").join(&interface.name);
         if let Some(up) = interface.up {
             snapshot.gauge_with(UP.name, label(&interface.name), if up { 1.0 } else { 0.0 });
         }
@@ -222,7 +222,7 @@ mod tests {
     }
 
     fn interface_dir(roots: &Roots, interface: &str) -> std::path::PathBuf {
-        roots.sysfs.join("class/net").join(interface)
+        roots.sys("class/net").join(interface)
     }
 
     fn run(roots: &Roots) -> Snapshot {
@@ -274,7 +274,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let roots = Roots::under(dir.path());
         for (path, content) in files {
-            let path = roots.sysfs.join("class/net").join(path);
+            let path = roots.sys("class/net").join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, content).unwrap();
         }

@@ -64,7 +64,7 @@ struct Station {
 ///
 /// Synchronous: one small procfs read. Call it from `spawn_blocking`.
 pub(crate) fn sample(roots: &Roots, snapshot: &mut Snapshot) {
-    let path = roots.procfs.join("net/wireless");
+    let path = roots.proc("net/wireless");
     let content = match std::fs::read_to_string(&path) {
         Ok(content) => content,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return,
@@ -159,8 +159,8 @@ mod tests {
             content.push_str(line);
             content.push('\n');
         }
-        std::fs::create_dir_all(roots.procfs.join("net")).unwrap();
-        std::fs::write(roots.procfs.join("net/wireless"), content).unwrap();
+        std::fs::create_dir_all(roots.proc("net")).unwrap();
+        std::fs::write(roots.proc("net/wireless"), content).unwrap();
         (dir, roots)
     }
 
@@ -184,7 +184,7 @@ mod tests {
             "garbage",
         ]);
         let snapshot = run(&roots);
-        let path = roots.procfs.join("net/wireless");
+        let path = roots.proc("net/wireless");
         let path = path.display();
         assert_eq!(
             snapshot.problems(),
