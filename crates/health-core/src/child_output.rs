@@ -3,11 +3,11 @@
 //! passes, and quote a bounded part of its output in an error.
 
 use std::io;
-use std::process::ExitStatus;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
+use tokio::process::{Child, Command};
 
 /// A child that finished within its deadline: how, and everything it printed.
 #[derive(Debug)]
@@ -44,8 +44,19 @@ pub enum Unfinished {
     Io(#[from] io::Error),
 }
 
-/// Waits at most `timeout` for `child` (spawned with piped stdout and stderr, stdin null and
-/// `kill_on_drop`), draining both pipes meanwhile. When the deadline passes the child is killed
+/// Starts `command` the way [`wait_bounded`] wants it: stdin null (a child never waits for input
+/// nobody gives), stdout and stderr piped, and killed when its handle is dropped.
+pub fn spawn(command: &mut Command) -> io::Result<Child> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+}
+
+/// Waits at most `timeout` for `child` (started by [`spawn`], or with piped stdout and stderr,
+/// stdin null and `kill_on_drop`), draining both pipes meanwhile. When the deadline passes the child is killed
 /// and reaped before this returns, so no zombie is left; a caller that drops this future leaves
 /// the kill to `kill_on_drop` and the reaping to tokio.
 pub async fn wait_bounded(mut child: Child, timeout: Duration) -> Result<Finished, Unfinished> {
@@ -85,19 +96,10 @@ pub fn quote(text: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::process::Stdio;
-
     use super::*;
 
     fn shell(script: &str) -> Child {
-        tokio::process::Command::new("sh")
-            .args(["-c", script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("sh runs")
+        spawn(Command::new("sh").args(["-c", script])).expect("sh runs")
     }
 
     #[tokio::test]
@@ -114,6 +116,9 @@ mod tests {
         assert_eq!(finished.stderr, b"oops\n");
         let quiet = wait_bounded(shell("echo ' on '"), Duration::from_secs(10)).await.unwrap();
         assert_eq!(quiet.text(), "on");
+        // stdin is null: a child that reads it sees EOF at once instead of waiting for the deadline.
+        let reader = wait_bounded(shell("cat; echo done"), Duration::from_secs(10)).await.unwrap();
+        assert_eq!(reader.stdout, b"done\n");
     }
 
     #[tokio::test]

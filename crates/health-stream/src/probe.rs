@@ -12,10 +12,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use health_core::child_output::{drain, quote};
+use health_core::child_output::{self, Unfinished, quote, wait_bounded};
 use health_core::redact;
 use serde::Deserialize;
 use tokio::process::Command;
@@ -119,9 +119,9 @@ pub enum ProbeError {
 /// Runs ffprobe on the media playlist in the file `playlist` and returns what it found; `name`
 /// is how errors call the stream (a redacted URL).
 ///
-/// stdin is null, stdout and stderr are read concurrently with the wait. On timeout the child is
-/// killed and reaped before this returns; if the caller drops this future, `kill_on_drop` kills
-/// it and tokio reaps it in the background.
+/// Through [`health_core::child_output`]: stdin is null, stdout and stderr are read concurrently
+/// with the wait. On timeout the child is killed and reaped before this returns; if the caller
+/// drops this future, `kill_on_drop` kills it and tokio reaps it in the background.
 pub async fn probe(
     playlist: &Path,
     name: &str,
@@ -131,7 +131,8 @@ pub async fn probe(
     let rw_timeout = options.timeout.as_micros().max(1).to_string();
     let mut input = std::ffi::OsString::from("file:");
     input.push(playlist);
-    let mut child = Command::new(&options.ffprobe)
+    let mut command = Command::new(&options.ffprobe);
+    command
         // Children need none of the kiosk's secrets in their environment.
         .env_remove("VIMEO_TOKEN")
         .env_remove("VIMEO_SECRET")
@@ -140,46 +141,25 @@ pub async fn probe(
         .args(["-read_intervals", READ_INTERVALS])
         .args(["-show_entries", "packet=size,pts_time,duration_time"])
         .args(["-show_format", "-show_streams", "-of", "json", "-i"])
-        .arg(input)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => ProbeError::NotFound { ffprobe: options.ffprobe.clone() },
-            _ => ProbeError::Io { url: redacted.clone(), source },
+        .arg(input);
+    let child = child_output::spawn(&mut command).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => ProbeError::NotFound { ffprobe: options.ffprobe.clone() },
+        _ => ProbeError::Io { url: redacted.clone(), source },
+    })?;
+    let finished =
+        wait_bounded(child, options.timeout).await.map_err(|unfinished| match unfinished {
+            Unfinished::Timeout(timeout) => ProbeError::Timeout { url: redacted.clone(), timeout },
+            Unfinished::Io(source) => ProbeError::Io { url: redacted.clone(), source },
         })?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let finished = tokio::time::timeout(options.timeout, async {
-        tokio::join!(child.wait(), drain(stdout), drain(stderr))
-    })
-    .await;
-    let Ok((status, stdout, stderr)) = finished else {
-        // `kill` sends SIGKILL and waits, so no zombie is left behind.
-        if let Err(e) = child.kill().await {
-            tracing::debug!(
-                target: "health.stream",
-                url = %redacted,
-                error = %e,
-                "killing ffprobe",
-            );
-        }
-        return Err(ProbeError::Timeout { url: redacted, timeout: options.timeout });
-    };
-    let io_error = |source| ProbeError::Io { url: redacted.clone(), source };
-    let status = status.map_err(io_error)?;
-    let (stdout, stderr) = (stdout.map_err(io_error)?, stderr.map_err(io_error)?);
-    if !status.success() {
-        let stderr = redact::urls_in(&String::from_utf8_lossy(&stderr));
+    if !finished.status.success() {
+        let stderr = redact::urls_in(&String::from_utf8_lossy(&finished.stderr));
         return Err(ProbeError::Failed {
             url: redacted,
-            status,
+            status: finished.status,
             stderr: quote(&stderr, QUOTED_CHARS),
         });
     }
-    parse(&stdout).map_err(|source| ProbeError::Parse { url: redacted, source })
+    parse(&finished.stdout).map_err(|source| ProbeError::Parse { url: redacted, source })
 }
 
 /// Facts from ffprobe's JSON output.

@@ -11,10 +11,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use health_core::child_output::{Unfinished, quote, wait_bounded};
+use health_core::child_output::{self, Unfinished, quote, wait_bounded};
 use tokio::process::Command;
 
 /// How much of the child's output a problem message quotes.
@@ -48,15 +48,9 @@ pub(super) async fn power_status(
     device: &Path,
     timeout: Duration,
 ) -> Result<Option<bool>, CecError> {
-    let child = Command::new(program)
-        .arg("-d")
-        .arg(device)
-        .args(["--to", "0", "--give-device-power-status"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
+    let mut command = Command::new(program);
+    command.arg("-d").arg(device).args(["--to", "0", "--give-device-power-status"]);
+    let child = child_output::spawn(&mut command)
         .map_err(|source| CecError::Spawn { path: program.to_owned(), source })?;
     let finished = match wait_bounded(child, timeout).await {
         Ok(finished) => finished,

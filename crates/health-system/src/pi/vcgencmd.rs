@@ -2,10 +2,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use health_core::child_output::{Unfinished, quote, wait_bounded};
+use health_core::child_output::{self, Unfinished, quote, wait_bounded};
 use tokio::process::Command;
 
 use super::throttle::{self, ParseError};
@@ -55,20 +55,16 @@ pub(super) enum VcgencmdError {
 /// block on a full pipe). On timeout the child is killed and reaped before this returns; if the
 /// caller drops this future, `kill_on_drop` kills it and tokio reaps it in the background.
 pub(super) async fn get_throttled(path: &Path, timeout: Duration) -> Result<u32, VcgencmdError> {
-    let child = Command::new(path)
-        .arg("get_throttled")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| match source.kind() {
-            io::ErrorKind::PermissionDenied => VcgencmdError::PermissionDenied {
-                path: path.to_owned(),
-                detail: source.to_string(),
+    let child =
+        child_output::spawn(Command::new(path).arg("get_throttled")).map_err(
+            |source| match source.kind() {
+                io::ErrorKind::PermissionDenied => VcgencmdError::PermissionDenied {
+                    path: path.to_owned(),
+                    detail: source.to_string(),
+                },
+                _ => VcgencmdError::Spawn { path: path.to_owned(), source },
             },
-            _ => VcgencmdError::Spawn { path: path.to_owned(), source },
-        })?;
+        )?;
     let finished = match wait_bounded(child, timeout).await {
         Ok(finished) => finished,
         Err(Unfinished::Timeout(_)) => {
