@@ -17,7 +17,8 @@
 //! Rate limiting: the collector calls [`SpeedTest::start_if_due`] on every run; it starts a test in
 //! a background task (aborted when the `SpeedTest` is dropped) only when no test is running and
 //! `interval` has passed since the last start, both by the monotonic clock of this process and by
-//! the wall-clock start kept in `state_dir/speedtest.json`. That start is written before the
+//! the wall-clock start kept in `state_dir/speedtest.json` ([`due::decide`], a pure function of
+//! both clocks read once per run). That start is written before the
 //! transfer begins, so a restart or a crash loop does not test again early; a stored start in the
 //! future (a Pi whose clock went back) counts as due. A scrape never starts or waits for a test:
 //! [`SpeedTest::sample`] publishes the last good figures and the run counts kept in that file.
@@ -47,11 +48,14 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::SpeedtestOptions;
 
+#[path = "speedtest/due.rs"]
+pub(crate) mod due;
 #[path = "speedtest/state.rs"]
 mod state;
 #[path = "speedtest/transfer.rs"]
 mod transfer;
 
+use due::{Decision, Now};
 use state::{Outcome, State};
 use transfer::Carried;
 
@@ -139,46 +143,60 @@ impl SpeedTest {
     }
 
     /// Starts a test in the background when one is due, none is running and the stream is not on
-    /// screen; returns at once. A due test held back for the stream stays due: the next call asks
-    /// again.
+    /// screen; returns at once, with what it decided. A due test held back for the stream stays
+    /// due: the next call asks again.
     ///
-    /// Needs a tokio runtime; without one it logs a warning and starts nothing.
-    pub(crate) fn start_if_due(&self) {
+    /// Needs a tokio runtime; without one it logs a warning, starts nothing and returns `None`.
+    pub(crate) fn start_if_due(&self) -> Option<Decision> {
+        self.start_if_due_at(Now::current())
+    }
+
+    /// [`Self::start_if_due`] with the clocks read by the caller: tests pass instants an interval
+    /// apart instead of waiting for one.
+    pub(crate) fn start_if_due_at(&self, now: Now) -> Option<Decision> {
         let mut task = lock(&self.task);
-        if task.as_ref().is_some_and(|t| !t.is_finished()) {
-            return;
-        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!(target: "health.network", "speed test not started: no tokio runtime");
-            return;
+            return None;
         };
-        let interval = self.options.interval;
-        let now = SystemTime::now();
+        let running = task.as_ref().is_some_and(|t| !t.is_finished());
         let started = {
             let mut shared = lock(&self.shared);
-            let waited = shared.last_start.is_none_or(|start| start.elapsed() >= interval);
-            if !waited || !shared.state.due(now, interval) {
-                shared.postponed = false;
-                return;
-            }
-            if self.options.on_screen.now() {
-                if !shared.postponed {
-                    tracing::info!(
-                        target: "health.network",
-                        "speed test postponed while the stream is on screen \
-                         (HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK=false)",
-                    );
+            let decision = due::decide(
+                now,
+                running,
+                shared.last_start,
+                &shared.state,
+                self.options.interval,
+                || self.options.on_screen.now(),
+            );
+            match decision {
+                Decision::Running => return Some(decision),
+                Decision::NotDue => {
+                    shared.postponed = false;
+                    return Some(decision);
                 }
-                shared.postponed = true;
-                return;
+                Decision::Postponed => {
+                    if !shared.postponed {
+                        tracing::info!(
+                            target: "health.network",
+                            "speed test postponed while the stream is on screen \
+                             (HEALTH_NETWORK_SPEEDTEST_DURING_PLAYBACK=false)",
+                        );
+                    }
+                    shared.postponed = true;
+                    return Some(decision);
+                }
+                Decision::Start => {}
             }
             shared.postponed = false;
-            shared.last_start = Some(Instant::now());
-            shared.state.started(now);
+            shared.last_start = Some(now.monotonic);
+            shared.state.started(now.wall);
             shared.state.clone()
         };
         let run = run(Arc::clone(&self.options), Arc::clone(&self.shared), started);
         *task = Some(AbortOnDropHandle::new(runtime.spawn(run)));
+        Some(Decision::Start)
     }
 
     /// Adds the last good figures and the run counts; never waits for a running test.
@@ -350,7 +368,7 @@ mod tests {
             state_dir: dir.path().to_owned(),
             on_screen: crate::OnScreen::never(),
         });
-        test.start_if_due();
+        assert_eq!(test.start_if_due(), None);
         assert_eq!(State::load(dir.path()), State::default());
     }
 

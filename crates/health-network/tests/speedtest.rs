@@ -26,6 +26,7 @@ use tokio_util::task::AbortOnDropHandle;
 #[path = "../src/speedtest.rs"]
 mod speedtest;
 
+use speedtest::due::{Decision, Now};
 use speedtest::{DESCRIPTIONS, SpeedTest};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -37,6 +38,17 @@ struct Counters {
     uploaded: Arc<AtomicU64>,
     /// Body bytes handed to the connection by `/down`, `/stall` and `/once`.
     sent: Arc<AtomicU64>,
+    /// `/stall` bodies dropped by the server: their client went away.
+    dropped: Arc<AtomicUsize>,
+}
+
+/// Counts its own drop.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// A local server: `/down?bytes=N` sends N bytes, `/up` counts a POST body, `/fail` answers 500,
@@ -79,6 +91,16 @@ impl Server {
     fn uploaded(&self) -> u64 {
         self.counters.uploaded.load(Ordering::SeqCst)
     }
+
+    /// Waits until the server has dropped `expected` `/stall` bodies (their client closed the
+    /// connection); fails after 5 s, well before any speed test timeout in these tests.
+    async fn stall_bodies_dropped(&self, expected: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.counters.dropped.load(Ordering::SeqCst) < expected {
+            assert!(Instant::now() < deadline, "the client kept the stalled connection open");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 fn requested_bytes(uri: &Uri) -> usize {
@@ -111,6 +133,8 @@ async fn stall(State(counters): State<Counters>, uri: Uri) -> Response {
     counters.requests.fetch_add(1, Ordering::SeqCst);
     let total = requested_bytes(&uri);
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    // The body counts its drop: hyper drops it when the client closes the connection.
+    let dropped = DropCount(Arc::clone(&counters.dropped));
     tokio::spawn(async move {
         if writer.write_all(&vec![b'x'; total / 2]).await.is_ok() {
             counters.sent.fetch_add((total / 2) as u64, Ordering::SeqCst);
@@ -118,6 +142,9 @@ async fn stall(State(counters): State<Counters>, uri: Uri) -> Response {
         // Holds the body open without sending the rest.
         tokio::time::sleep(Duration::from_secs(60)).await;
         drop(writer);
+    });
+    let reader = tokio_util::io::InspectReader::new(reader, move |_| {
+        let _ = &dropped;
     });
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
     ([(header::CONTENT_LENGTH, total.to_string())], body).into_response()
@@ -228,14 +255,16 @@ async fn many_runs_start_one_test() {
     let server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
     let test = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
+    assert_eq!(test.start_if_due(), Some(Decision::Start));
+    // Runs while the test runs and after it ended: each one decides, none starts another.
     for _ in 0..50 {
-        test.start_if_due();
+        let decision = test.start_if_due();
+        assert!(matches!(decision, Some(Decision::Running | Decision::NotDue)), "{decision:?}");
         sample(&test);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let snapshot = finished(&test, 1).await;
-    test.start_if_due();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(test.start_if_due(), Some(Decision::NotDue));
     assert_eq!(server.requests(), 1);
     assert_eq!(total_runs(&snapshot), 1);
 }
@@ -250,10 +279,15 @@ async fn a_restart_within_the_interval_tests_nothing_and_republishes() {
     drop(first);
 
     let restarted = SpeedTest::new(options(server.url("/down?bytes={bytes}"), dir.path()));
-    restarted.start_if_due();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(restarted.start_if_due(), Some(Decision::NotDue), "the stored start holds it back");
     assert_eq!(server.requests(), 1, "no new test before the interval");
     assert_eq!(sample(&restarted), published, "the stored figures and counts");
+
+    // An interval later by both clocks (passed in, not waited for) the restarted one tests again.
+    let later = Now { wall: SystemTime::now() + HOUR, monotonic: Instant::now() + HOUR };
+    assert_eq!(restarted.start_if_due_at(later), Some(Decision::Start));
+    assert_eq!(runs(&finished(&restarted, 2).await, "success"), 2);
+    assert_eq!(server.requests(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,6 +332,8 @@ async fn a_stalled_body_times_out_and_publishes_no_speed() {
     // The half that came before the stall was carried all the same.
     assert_eq!(server.sent(), 1_000_000);
     assert_eq!(bytes(&snapshot, "download"), 1_000_000);
+    // The timed-out transfer let go of its connection.
+    server.stall_bodies_dropped(1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,7 +400,8 @@ async fn dropping_the_speed_test_aborts_a_running_test() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(test);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Aborted, the test closes its connection at once, not at its 30 s timeout.
+    server.stall_bodies_dropped(1).await;
     let stored = std::fs::read_to_string(dir.path().join("speedtest.json")).unwrap();
     assert!(stored.contains("last_start"), "start saved before the transfer: {stored}");
     let restarted = SpeedTest::new(options_for_restart(&server, dir.path()));
@@ -424,8 +461,7 @@ async fn a_due_test_waits_while_the_stream_is_on_screen_and_runs_once_it_is_not(
     assert_eq!(postponed(&sample(&test)), 0.0, "nothing asked yet");
 
     for _ in 0..5 {
-        test.start_if_due();
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(test.start_if_due(), Some(Decision::Postponed));
     }
     let waiting = sample(&test);
     assert_eq!(postponed(&waiting), 1.0);
@@ -437,7 +473,7 @@ async fn a_due_test_waits_while_the_stream_is_on_screen_and_runs_once_it_is_not(
 
     // The stream leaves the screen: the very next run tests, a whole interval early.
     playing.store(false, Ordering::SeqCst);
-    test.start_if_due();
+    assert_eq!(test.start_if_due(), Some(Decision::Start));
     let done = finished(&test, 1).await;
     assert_eq!(runs(&done, "success"), 1);
     assert_eq!(postponed(&done), 0.0);
@@ -446,7 +482,7 @@ async fn a_due_test_waits_while_the_stream_is_on_screen_and_runs_once_it_is_not(
     // Once tested, the interval rules again; the check is not even needed.
     playing.store(true, Ordering::SeqCst);
     let asked_before = asked.load(Ordering::SeqCst);
-    test.start_if_due();
+    assert_eq!(test.start_if_due(), Some(Decision::NotDue));
     assert_eq!(postponed(&sample(&test)), 0.0, "not due, so not postponed");
     assert_eq!(asked.load(Ordering::SeqCst), asked_before);
     assert_eq!(server.requests(), 1);
