@@ -1,6 +1,36 @@
 //! Helpers shared by this crate's unit tests.
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use crate::Roots;
+
+/// The fixture tree `fixtures/<name>` (its `sys` and `proc`).
+pub(crate) fn fixture(name: &str) -> Roots {
+    Roots::under(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name))
+}
+
+/// A temporary sysfs tree holding these files: `(path relative to /sys, content)`.
+pub(crate) fn sys_tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Roots) {
+    let dir = tempfile::tempdir().unwrap();
+    let roots = Roots::under(dir.path());
+    for (path, content) in files {
+        let path = roots.sys(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    (dir, roots)
+}
+
+/// Writes an executable bash script `dir/name` with this body (a fake `vcgencmd` or `cec-ctl`);
+/// hold [`SCRIPTS`] while writing and running it.
+pub(crate) fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
 
 /// Keeps one thread busy for `duration`, so CPU figures have something to see.
 pub(crate) fn burn(duration: Duration) {

@@ -206,13 +206,10 @@ fn parse_millidegrees(content: &str) -> Result<f64, std::num::ParseIntError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use health_core::SampleValue;
 
-    fn fixture(name: &str) -> Roots {
-        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-        Roots::under(&base)
-    }
+    use super::*;
+    use crate::test_support::{fixture, sys_tree};
 
     fn run(roots: &Roots) -> Snapshot {
         let mut snapshot = Snapshot::new();
@@ -297,21 +294,9 @@ mod tests {
         assert_eq!(snapshot.problems(), &[] as &[String]);
     }
 
-    /// Writes a sysfs tree: `(relative path, content)`.
-    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Roots) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, content) in files {
-            let path = dir.path().join("sys").join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, content).unwrap();
-        }
-        let roots = Roots::under(dir.path());
-        (dir, roots)
-    }
-
     #[test]
     fn unparsable_temp_is_a_problem_and_the_rest_is_still_sampled() {
-        let (_dir, roots) = tree(&[
+        let (_dir, roots) = sys_tree(&[
             ("class/thermal/thermal_zone0/type", "cpu-thermal\n"),
             ("class/thermal/thermal_zone0/temp", "abc\n"),
             ("class/thermal/thermal_zone1/type", "gpu-thermal\n"),
@@ -330,7 +315,7 @@ mod tests {
 
     #[test]
     fn implausible_readings_are_dropped_silently_and_names_stay_put() {
-        let (_dir, roots) = tree(&[
+        let (_dir, roots) = sys_tree(&[
             ("class/thermal/thermal_zone0/type", "acpitz\n"),
             ("class/thermal/thermal_zone0/temp", "-273200\n"),
             ("class/thermal/thermal_zone1/type", "acpitz\n"),
@@ -349,7 +334,7 @@ mod tests {
 
     #[test]
     fn duplicate_names_get_numbered_suffixes() {
-        let (_dir, roots) = tree(&[
+        let (_dir, roots) = sys_tree(&[
             ("class/hwmon/hwmon0/name", "nvme\n"),
             ("class/hwmon/hwmon0/temp1_input", "30000\n"),
             ("class/hwmon/hwmon0/temp1_label", "Composite\n"),

@@ -151,27 +151,20 @@ impl State {
     /// warning.
     pub(crate) fn load(dir: &Path) -> Self {
         let path = dir.join(FILE_NAME);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        let read = match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Self::default(),
+            read => read.map_err(|e| e.to_string()),
+        };
+        read.and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+            .unwrap_or_else(|error| {
                 tracing::warn!(
                     target: "health.network",
                     path = %path.display(),
-                    error = %e,
+                    %error,
                     "speed test state unreadable, starting fresh",
                 );
                 Self::default()
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::default(),
-            Err(e) => {
-                tracing::warn!(
-                    target: "health.network",
-                    path = %path.display(),
-                    error = %e,
-                    "speed test state unreadable, starting fresh",
-                );
-                Self::default()
-            }
-        }
+            })
     }
 
     /// Writes the state file in `dir` atomically: a temporary file, synced, then renamed over it.

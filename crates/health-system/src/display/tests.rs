@@ -1,7 +1,6 @@
 //! The DRM connectors of the fixture trees under `fixtures/`, and fake `cec-ctl` scripts written
 //! to a temporary directory.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -9,12 +8,7 @@ use health_core::SampleValue;
 
 use super::*;
 
-use crate::test_support::SCRIPTS;
-
-fn fixture(name: &str) -> Roots {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-    Roots::under(&base)
-}
+use crate::test_support::{SCRIPTS, fixture, script, sys_tree};
 
 fn run(roots: &Roots) -> Snapshot {
     let mut snapshot = Snapshot::new();
@@ -130,21 +124,9 @@ fn no_drm_is_no_data_and_no_problem() {
     assert!(snapshot.is_empty());
 }
 
-/// Writes a sysfs tree: `(relative path, content)`.
-fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, Roots) {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let path = dir.path().join("sys").join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    let roots = Roots::under(dir.path());
-    (dir, roots)
-}
-
 #[test]
 fn unparsable_files_are_problems_and_the_rest_still_publishes() {
-    let (_dir, roots) = tree(&[
+    let (_dir, roots) = sys_tree(&[
         ("class/drm/card1-HDMI-A-1/status", "connected\n"),
         ("class/drm/card1-HDMI-A-1/enabled", "maybe\n"),
         ("class/drm/card1-HDMI-A-1/dpms", "On\n"),
@@ -183,7 +165,7 @@ fn unparsable_files_are_problems_and_the_rest_still_publishes() {
 
 #[test]
 fn the_same_connector_on_two_cards_keeps_the_card_the_second_time() {
-    let (_dir, roots) = tree(&[
+    let (_dir, roots) = sys_tree(&[
         ("class/drm/card0-HDMI-A-1/status", "connected\n"),
         ("class/drm/card0-HDMI-A-1/modes", "1920x1080\n"),
         ("class/drm/card1-HDMI-A-1/status", "disconnected\n"),
@@ -293,14 +275,6 @@ fn scratch() -> (tempfile::TempDir, PathBuf) {
     let device = dir.path().join("cec0");
     std::fs::write(&device, "").unwrap();
     (dir, device)
-}
-
-/// Writes an executable bash script `name` with this body.
-fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 /// A fake cec-ctl that records its arguments in `args` and answers with this power state.

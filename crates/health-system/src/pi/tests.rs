@@ -7,12 +7,7 @@ use health_core::SampleValue;
 
 use super::*;
 
-use crate::test_support::SCRIPTS;
-
-fn fixture(name: &str) -> Roots {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
-    Roots::under(&base)
-}
+use crate::test_support::{SCRIPTS, fixture, script};
 
 /// A `Pi` that never finds the host's own vcgencmd.
 fn pi_without_vcgencmd() -> Pi {
@@ -178,14 +173,6 @@ fn scratch() -> (tempfile::TempDir, Roots) {
     let dir = tempfile::tempdir().unwrap();
     let roots = Roots::under(dir.path());
     (dir, roots)
-}
-
-/// Writes an executable bash script `name` with this body.
-fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 fn calls(path: &Path) -> usize {
