@@ -38,7 +38,10 @@ static METADATA: Metadata<'static> =
 #[non_exhaustive]
 pub enum ExpositionError {
     /// The namespace is not a valid metric name prefix.
-    #[error("namespace `{0}` is not valid: use lowercase snake_case such as `vimeo_monitor`")]
+    #[error(
+        "namespace `{0}` is not valid: use lowercase letters, digits and `_`, starting with a \
+         letter and not ending in `_` (such as `vimeo_monitor`)"
+    )]
     InvalidNamespace(String),
     /// Two collectors share a name.
     #[error("two collectors are named `{0}`: collector names must be unique")]

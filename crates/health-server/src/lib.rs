@@ -26,9 +26,9 @@ mod screen;
 mod serve;
 
 pub use compose::{ComposeError, Composition, Inputs, NotCompiledIn, compose, compose_with};
-pub use exporter::{Exporter, ExporterError, listen_addr, run};
+pub use exporter::{Exporter, ExporterBuilder, ExporterError, listen_addr, run};
 pub use history::History;
-pub use http::{AppState, BearerAuth, METRICS_CONTENT_TYPE, router};
+pub use http::{AppState, BearerAuth, InvalidRealm, METRICS_CONTENT_TYPE, Realm, router};
 pub use reference::{CatalogueEntry, EXAMPLE_QUERIES, catalogue, metrics_reference};
 pub use screen::ScreenImage;
 pub use serve::serve;
