@@ -11,7 +11,7 @@
 //! configuration on SIGHUP (the spool collector stays) and stops on SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use health_core::{CollectError, Collector, MetricDesc, Schedule, Snapshot, Unit, async_trait};
@@ -43,25 +43,35 @@ impl Collector for Spool {
     }
 
     async fn collect(&self) -> Result<Snapshot, CollectError> {
-        let mut snapshot = Snapshot::new();
-        let mut entries = match tokio::fs::read_dir(&self.dir).await {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(snapshot),
-            Err(e) => return Err(CollectError::from_source("reading the spool directory", &e)),
-        };
-        let mut files = 0_u32;
-        while let Some(entry) = entries
-            .next_entry()
+        // Reading a directory blocks: it runs off the async workers, as every collector's
+        // blocking work should (the per-run timeout can only stop a run at an `.await`).
+        let dir = self.dir.clone();
+        let files = tokio::task::spawn_blocking(move || count_files(&dir))
             .await
-            .map_err(|e| CollectError::from_source("reading the spool directory", &e))?
-        {
-            if entry.file_type().await.is_ok_and(|t| t.is_file()) {
-                files += 1;
-            }
+            .map_err(|e| CollectError::from_source("counting the spool", &e))?
+            .map_err(|e| CollectError::from_source("reading the spool directory", &e))?;
+        let mut snapshot = Snapshot::new();
+        if let Some(files) = files {
+            snapshot.gauge(FILES.name, f64::from(files));
         }
-        snapshot.gauge(FILES.name, f64::from(files));
         Ok(snapshot)
     }
+}
+
+/// The regular files in `dir`; `None` if it does not exist.
+fn count_files(dir: &Path) -> std::io::Result<Option<u32>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut files = 0;
+    for entry in entries {
+        if entry?.file_type()?.is_file() {
+            files += 1;
+        }
+    }
+    Ok(Some(files))
 }
 
 fn load() -> Result<HealthConfig, String> {
