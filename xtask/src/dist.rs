@@ -45,7 +45,8 @@ pub(crate) struct Options {
     /// `script` (health-server) and `health` (the kiosk's in-process monitoring).
     #[arg(long, value_delimiter = ',')]
     pub(crate) features: Vec<String>,
-    /// Build without the default features (then only the collectors named in --features).
+    /// Build without the default features (then only the collectors named in --features, plus
+    /// health-server's `cli`, which its binary needs).
     #[arg(long)]
     pub(crate) no_default_features: bool,
     /// Skip the `.deb` (made only for the default feature set).
@@ -240,11 +241,14 @@ fn select_packages(command: &mut Command, options: &Options) {
     for package in BINARIES {
         command.args(["--package", package]);
     }
+    let mut features = options.features.clone();
     if options.no_default_features {
         command.arg("--no-default-features");
+        // The health-server binary needs its `cli` feature, one of the defaults.
+        features.push("cli".to_owned());
     }
-    if !options.features.is_empty() {
-        command.args(["--features", &options.features.join(",")]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
     }
 }
 
@@ -358,7 +362,7 @@ mod tests {
             "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc",
             "CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc",
             "build --release --locked --target aarch64-unknown-linux-gnu --target-dir /w/target/dist-build",
-            "--package vimeo-monitor --package health-server --no-default-features --features system,network",
+            "--package vimeo-monitor --package health-server --no-default-features --features system,network,cli",
         ] {
             assert!(shown.contains(part), "{part} not in {shown}");
         }
@@ -376,9 +380,12 @@ mod tests {
     fn the_minimal_deployment_builds_health_server_with_only_its_collectors() {
         let minimal = options(&["--no-default-features", "--features", "system,network"]);
         let features = effective_features(&workspace_root(), &Target::AARCH64, &minimal).unwrap();
-        assert_eq!(features, "health-server [network,system] vimeo-monitor []");
+        assert_eq!(features, "health-server [cli,network,system] vimeo-monitor []");
         let full = effective_features(&workspace_root(), &Target::AARCH64, &options(&[])).unwrap();
-        assert!(full.contains("health-server [default,network,script,stream,system]"), "{full}");
+        assert!(
+            full.contains("health-server [cli,default,network,script,stream,system]"),
+            "{full}"
+        );
         assert!(full.contains("vimeo-monitor [default,health]"), "{full}");
     }
 

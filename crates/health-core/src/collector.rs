@@ -109,3 +109,25 @@ pub trait Collector: Send + Sync + 'static {
     /// Takes one snapshot. Every series not in it leaves the exposition.
     async fn collect(&self) -> Result<Snapshot, CollectError>;
 }
+
+/// A shared collector is a collector: the same instance can be handed to the scheduler again and
+/// again (health-server keeps a caller's own collectors this way across configuration reloads,
+/// with the state they keep between runs).
+#[async_trait]
+impl<C: Collector + ?Sized> Collector for std::sync::Arc<C> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn describe(&self) -> Vec<MetricDesc> {
+        (**self).describe()
+    }
+
+    fn schedule(&self) -> Schedule {
+        (**self).schedule()
+    }
+
+    async fn collect(&self) -> Result<Snapshot, CollectError> {
+        (**self).collect().await
+    }
+}

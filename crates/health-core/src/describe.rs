@@ -4,9 +4,15 @@
 //! `# HELP`/`# TYPE` lines and histogram buckets, rejects samples that do not match them, and the
 //! metrics reference in `docs/metrics.md` is generated from them.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// The Prometheus type of a metric family.
+///
+/// Exhaustive on purpose, like [`SampleValue`](crate::SampleValue): these are the types of the
+/// Prometheus text format this crate writes, and whoever renders or checks samples should be told
+/// by the compiler when one is added (which would be a new major version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricKind {
@@ -30,8 +36,11 @@ impl MetricKind {
 }
 
 /// The base unit of a metric, as Prometheus conventions want it in the name.
+///
+/// `#[non_exhaustive]`: a new collector may bring a new unit (volts, amperes) in a minor release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Unit {
     /// A plain number (a count, a load average, a flag).
     None,
@@ -77,31 +86,37 @@ impl Unit {
 ///
 /// `name` is given without the namespace: the exposition prefixes it (`memory_total_bytes` is
 /// rendered as `vimeo_monitor_memory_total_bytes` by default).
+///
+/// Name, help text and buckets are [`Cow`]s: the `const` constructors ([`gauge`](Self::gauge),
+/// [`counter`](Self::counter), [`histogram`](Self::histogram)) borrow `'static` text, as the
+/// built-in collectors do, and [`new`](Self::new) takes a `String` made at run time (a metric
+/// named from configuration) without leaking it. Label names stay `&'static str`: they are the
+/// series' schema, fixed in code, and every sample repeats them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricDesc {
     /// Name without the namespace, in `snake_case`, ending in the unit.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// Gauge, counter or histogram.
     pub kind: MetricKind,
     /// Base unit.
     pub unit: Unit,
     /// One sentence for `# HELP`.
-    pub help: &'static str,
+    pub help: Cow<'static, str>,
     /// Names of the labels every sample of this family carries, in order.
     pub labels: &'static [&'static str],
     /// Upper bounds of the histogram buckets (histograms only; `+Inf` is implied).
-    pub buckets: &'static [f64],
+    pub buckets: Cow<'static, [f64]>,
 }
 
 impl MetricDesc {
     /// A gauge without labels.
     pub const fn gauge(name: &'static str, unit: Unit, help: &'static str) -> Self {
-        Self { name, kind: MetricKind::Gauge, unit, help, labels: &[], buckets: &[] }
+        Self::borrowed(name, MetricKind::Gauge, unit, help, &[])
     }
 
     /// A counter without labels; `name` ends in `_total`.
     pub const fn counter(name: &'static str, unit: Unit, help: &'static str) -> Self {
-        Self { name, kind: MetricKind::Counter, unit, help, labels: &[], buckets: &[] }
+        Self::borrowed(name, MetricKind::Counter, unit, help, &[])
     }
 
     /// A histogram with explicit bucket upper bounds (ascending).
@@ -111,7 +126,43 @@ impl MetricDesc {
         help: &'static str,
         buckets: &'static [f64],
     ) -> Self {
-        Self { name, kind: MetricKind::Histogram, unit, help, labels: &[], buckets }
+        Self::borrowed(name, MetricKind::Histogram, unit, help, buckets)
+    }
+
+    const fn borrowed(
+        name: &'static str,
+        kind: MetricKind,
+        unit: Unit,
+        help: &'static str,
+        buckets: &'static [f64],
+    ) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            kind,
+            unit,
+            help: Cow::Borrowed(help),
+            labels: &[],
+            buckets: Cow::Borrowed(buckets),
+        }
+    }
+
+    /// A description made at run time, without labels or buckets: name and help may be
+    /// `String`s (a metric named from configuration). Add buckets to a histogram with
+    /// [`with_buckets`](Self::with_buckets).
+    pub fn new(
+        kind: MetricKind,
+        name: impl Into<Cow<'static, str>>,
+        unit: Unit,
+        help: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            unit,
+            help: help.into(),
+            labels: &[],
+            buckets: Cow::Borrowed(&[]),
+        }
     }
 
     /// The same description with these label names.
@@ -120,12 +171,18 @@ impl MetricDesc {
         self
     }
 
+    /// The same description with these histogram buckets (ascending), e.g. from configuration.
+    pub fn with_buckets(mut self, buckets: impl Into<Cow<'static, [f64]>>) -> Self {
+        self.buckets = buckets.into();
+        self
+    }
+
     /// Problems with this description against Prometheus naming conventions; empty when fine.
     ///
     /// Checked when a collector is registered, so a bad name fails at start-up, not in a dashboard.
     pub fn convention_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        let name = self.name;
+        let name = &*self.name;
         if !is_snake_identifier(name) {
             problems.push(format!(
                 "metric `{name}`: names are lowercase snake_case ([a-z_][a-z0-9_]*)"
@@ -200,6 +257,29 @@ mod tests {
         ] {
             assert_eq!(desc.convention_problems(), Vec::<String>::new(), "{}", desc.name);
         }
+    }
+
+    #[test]
+    fn a_description_made_at_run_time_equals_the_static_one() {
+        let prefix = String::from("spool");
+        let made = MetricDesc::new(
+            MetricKind::Histogram,
+            format!("{prefix}_wait_seconds"),
+            Unit::Seconds,
+            format!("Time a file waits in the {prefix}."),
+        )
+        .with_buckets(vec![0.5, 1.0]);
+        let fixed = MetricDesc::histogram(
+            "spool_wait_seconds",
+            Unit::Seconds,
+            "Time a file waits in the spool.",
+            &[0.5, 1.0],
+        );
+        assert_eq!(made, fixed);
+        assert!(matches!(made.name, Cow::Owned(_)), "kept, not leaked: {:?}", made.name);
+        assert_eq!(made.convention_problems(), Vec::<String>::new());
+        let bad = MetricDesc::new(MetricKind::Counter, String::from("spool_runs"), Unit::None, "x");
+        assert_eq!(bad.convention_problems(), ["counter `spool_runs` must end in `_total`"]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod order;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -31,10 +32,16 @@ static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
 /// Why a collector's descriptions cannot be exposed.
+///
+/// `#[non_exhaustive]`: new checks bring new variants in minor releases.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExpositionError {
     /// The namespace is not a valid metric name prefix.
-    #[error("namespace `{0}` is not valid: use lowercase snake_case such as `vimeo_monitor`")]
+    #[error(
+        "namespace `{0}` is not valid: use lowercase letters, digits and `_`, starting with a \
+         letter and not ending in `_` (such as `vimeo_monitor`)"
+    )]
     InvalidNamespace(String),
     /// Two collectors share a name.
     #[error("two collectors are named `{0}`: collector names must be unique")]
@@ -78,7 +85,7 @@ struct Inner {
 }
 
 /// Descriptions by short name, with the full (namespaced) name.
-type Descriptions = HashMap<&'static str, (String, MetricDesc)>;
+type Descriptions = HashMap<Cow<'static, str>, (String, MetricDesc)>;
 
 /// One collector's series.
 #[derive(Debug)]
@@ -93,7 +100,7 @@ struct SectionState {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     keys: HashSet<Key>,
-    warned: HashSet<&'static str>,
+    warned: HashSet<Cow<'static, str>>,
     /// The section's families, sorted, as of the last publish; scrapes until the next copy them.
     rendered: Option<Arc<[Family]>>,
 }
@@ -160,13 +167,13 @@ impl Exposition {
         let sections = self.inner.sections.read().unwrap_or_else(PoisonError::into_inner);
         let mut seen: HashMap<&str, &str> = HashMap::new();
         for desc in descs {
-            if seen.insert(desc.name, collector).is_some() {
-                return Err(self.duplicate(desc.name, collector, collector));
+            if seen.insert(&desc.name, collector).is_some() {
+                return Err(self.duplicate(&desc.name, collector, collector));
             }
             if let Some(other) =
-                sections.iter().find(|s| s.name != collector && s.descs.contains_key(desc.name))
+                sections.iter().find(|s| s.name != collector && s.descs.contains_key(&*desc.name))
             {
-                return Err(self.duplicate(desc.name, &other.name, collector));
+                return Err(self.duplicate(&desc.name, &other.name, collector));
             }
         }
         Ok(())
@@ -228,7 +235,7 @@ impl Exposition {
         let mut all = Vec::new();
         for section in sections.iter() {
             let mut descs: Vec<_> = section.descs.values().map(|(_, d)| d.clone()).collect();
-            descs.sort_by_key(|d| d.name);
+            descs.sort_by(|a, b| a.name.cmp(&b.name));
             all.extend(descs.into_iter().map(|d| (section.name.clone(), d)));
         }
         all
@@ -259,7 +266,7 @@ impl Section {
     fn new(name: &str, namespace: &str, descs: &[MetricDesc]) -> Self {
         let descs = descs
             .iter()
-            .map(|d| (d.name, (format!("{namespace}_{}", d.name), d.clone())))
+            .map(|d| (d.name.clone(), (format!("{namespace}_{}", d.name), d.clone())))
             .collect();
         let state = Mutex::new(SectionState::fresh(&descs, HashSet::new()));
         Self { name: name.to_owned(), descs, state }
@@ -267,7 +274,7 @@ impl Section {
 
     fn same_descriptions(&self, descs: &[MetricDesc]) -> bool {
         descs.len() == self.descs.len()
-            && descs.iter().all(|d| self.descs.get(d.name).is_some_and(|(_, known)| known == d))
+            && descs.iter().all(|d| self.descs.get(&*d.name).is_some_and(|(_, known)| known == d))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SectionState> {
@@ -293,17 +300,18 @@ impl Section {
         let mut dropped = 0;
         let mut accepted = Vec::with_capacity(snapshot.len());
         for sample in snapshot {
-            match self.key_for(sample.name, &sample.labels, &sample.value) {
+            match self.key_for(&sample.name, &sample.labels, &sample.value) {
                 Ok(key) => accepted.push((key, sample.value)),
                 Err(why) => {
                     dropped += 1;
-                    if state.warned.insert(sample.name) {
+                    if !state.warned.contains(&sample.name) {
                         tracing::warn!(
                             target: "health.core",
                             collector = %self.name,
-                            metric = sample.name,
+                            metric = %sample.name,
                             "dropping samples: {why}",
                         );
+                        state.warned.insert(sample.name);
                     }
                 }
             }
@@ -341,11 +349,7 @@ impl Section {
         let Some((full, desc)) = self.descs.get(name) else {
             return Err("the collector does not describe this metric".into());
         };
-        let kind = match value {
-            SampleValue::Gauge(_) => MetricKind::Gauge,
-            SampleValue::Counter(_) => MetricKind::Counter,
-            SampleValue::Histogram(_) => MetricKind::Histogram,
-        };
+        let kind = value.kind();
         if kind != desc.kind {
             return Err(format!(
                 "described as a {}, sampled as a {}",
@@ -366,19 +370,19 @@ impl Section {
 
 impl SectionState {
     /// A new, empty recorder with this section's help texts and histogram buckets.
-    fn fresh(descs: &Descriptions, warned: HashSet<&'static str>) -> Self {
+    fn fresh(descs: &Descriptions, warned: HashSet<Cow<'static, str>>) -> Self {
         let mut builder = PrometheusBuilder::new();
         for (full, desc) in descs.values() {
             if desc.kind == MetricKind::Histogram {
                 builder = builder
-                    .set_buckets_for_metric(Matcher::Full(full.clone()), desc.buckets)
+                    .set_buckets_for_metric(Matcher::Full(full.clone()), &desc.buckets)
                     .expect("descriptions are checked to have buckets");
             }
         }
         let recorder = builder.build_recorder();
         for (full, desc) in descs.values() {
             let name = KeyName::from(full.clone());
-            let help = SharedString::from(desc.help);
+            let help = SharedString::from(desc.help.clone());
             match desc.kind {
                 MetricKind::Gauge => recorder.describe_gauge(name, None, help),
                 MetricKind::Counter => recorder.describe_counter(name, None, help),

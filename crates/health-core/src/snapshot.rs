@@ -1,9 +1,16 @@
 //! The result of one collection: a list of samples, built with a few small methods.
 
+use std::borrow::Cow;
+
+use crate::describe::MetricKind;
+
 /// Label pairs of one sample, in the order of the description's label names.
 pub type Labels = Vec<(&'static str, String)>;
 
 /// The value of one sample.
+///
+/// Exhaustive on purpose: one variant per [`MetricKind`], and code that publishes or checks a
+/// sample should be made to handle every kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SampleValue {
     /// The current value of a gauge.
@@ -14,11 +21,23 @@ pub enum SampleValue {
     Histogram(Vec<f64>),
 }
 
+impl SampleValue {
+    /// The kind of metric family this value belongs to.
+    pub const fn kind(&self) -> MetricKind {
+        match self {
+            Self::Gauge(_) => MetricKind::Gauge,
+            Self::Counter(_) => MetricKind::Counter,
+            Self::Histogram(_) => MetricKind::Histogram,
+        }
+    }
+}
+
 /// One series value: a metric name (without namespace), its labels and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    /// Metric name as described, without the namespace.
-    pub name: &'static str,
+    /// Metric name as described, without the namespace: usually a description's `'static`
+    /// name, or a `String` for a metric named at run time.
+    pub name: Cow<'static, str>,
     /// Label pairs.
     pub labels: Labels,
     /// The value.
@@ -47,29 +66,39 @@ impl Snapshot {
     }
 
     /// Sets a gauge without labels.
-    pub fn gauge(&mut self, name: &'static str, value: f64) -> &mut Self {
+    pub fn gauge(&mut self, name: impl Into<Cow<'static, str>>, value: f64) -> &mut Self {
         self.push(name, Vec::new(), SampleValue::Gauge(value))
     }
 
     /// Sets a gauge with labels.
-    pub fn gauge_with(&mut self, name: &'static str, labels: Labels, value: f64) -> &mut Self {
+    pub fn gauge_with(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        labels: Labels,
+        value: f64,
+    ) -> &mut Self {
         self.push(name, labels, SampleValue::Gauge(value))
     }
 
     /// Sets a counter's total without labels.
-    pub fn counter(&mut self, name: &'static str, total: u64) -> &mut Self {
+    pub fn counter(&mut self, name: impl Into<Cow<'static, str>>, total: u64) -> &mut Self {
         self.push(name, Vec::new(), SampleValue::Counter(total))
     }
 
     /// Sets a counter's total with labels.
-    pub fn counter_with(&mut self, name: &'static str, labels: Labels, total: u64) -> &mut Self {
+    pub fn counter_with(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        labels: Labels,
+        total: u64,
+    ) -> &mut Self {
         self.push(name, labels, SampleValue::Counter(total))
     }
 
     /// Records this run's observations into a histogram series (possibly none).
     pub fn observe_with(
         &mut self,
-        name: &'static str,
+        name: impl Into<Cow<'static, str>>,
         labels: Labels,
         observations: Vec<f64>,
     ) -> &mut Self {
@@ -77,8 +106,13 @@ impl Snapshot {
     }
 
     /// Adds a sample.
-    pub fn push(&mut self, name: &'static str, labels: Labels, value: SampleValue) -> &mut Self {
-        self.samples.push(Sample { name, labels, value });
+    pub fn push(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        labels: Labels,
+        value: SampleValue,
+    ) -> &mut Self {
+        self.samples.push(Sample { name: name.into(), labels, value });
         self
     }
 
@@ -151,5 +185,34 @@ impl IntoIterator for Snapshot {
 
     fn into_iter(self) -> Self::IntoIter {
         self.samples.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_value_knows_its_kind() {
+        let cases = [
+            (SampleValue::Gauge(0.5), MetricKind::Gauge),
+            (SampleValue::Counter(3), MetricKind::Counter),
+            (SampleValue::Histogram(vec![]), MetricKind::Histogram),
+        ];
+        for (value, kind) in cases {
+            assert_eq!(value.kind(), kind, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn names_made_at_run_time_are_kept_and_found() {
+        let mut snapshot = Snapshot::new();
+        snapshot.gauge(format!("queue_{}_files", "spool"), 2.0).gauge("static_files", 1.0);
+        assert_eq!(snapshot.get("queue_spool_files", &[]), Some(&SampleValue::Gauge(2.0)));
+        assert_eq!(snapshot.get("static_files", &[]), Some(&SampleValue::Gauge(1.0)));
+        assert!(
+            matches!(snapshot.samples()[1].name, Cow::Borrowed(_)),
+            "a static name is not copied"
+        );
     }
 }

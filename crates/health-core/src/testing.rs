@@ -15,7 +15,7 @@
 //! # }
 //! ```
 
-use crate::{Collector, Exposition, MetricDesc, MetricKind, SampleValue, Snapshot};
+use crate::{Collector, Exposition, MetricDesc, SampleValue, Snapshot};
 
 pub mod bench;
 mod order;
@@ -48,11 +48,7 @@ pub fn description_problems(descs: &[MetricDesc], snapshot: &Snapshot) -> Vec<St
                 sample.name, desc.labels
             ));
         }
-        let kind = match sample.value {
-            SampleValue::Gauge(_) => MetricKind::Gauge,
-            SampleValue::Counter(_) => MetricKind::Counter,
-            SampleValue::Histogram(_) => MetricKind::Histogram,
-        };
+        let kind = sample.value.kind();
         if kind != desc.kind {
             problems.push(format!(
                 "`{}` is a {} sampled as a {}",

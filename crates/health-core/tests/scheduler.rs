@@ -51,7 +51,7 @@ impl Collector for TestCollector {
     fn describe(&self) -> Vec<MetricDesc> {
         match self.behaviour {
             Behaviour::Shrinking => vec![UP, LATENCY],
-            _ => vec![MetricDesc { name: leak(format!("{}_value_bytes", self.name)), ..VALUE }],
+            _ => vec![MetricDesc { name: format!("{}_value_bytes", self.name).into(), ..VALUE }],
         }
     }
     fn schedule(&self) -> Schedule {
@@ -78,14 +78,10 @@ impl Collector for TestCollector {
             }
         }
         if !matches!(self.behaviour, Behaviour::Shrinking) {
-            snapshot.gauge(leak(format!("{}_value_bytes", self.name)), 42.0);
+            snapshot.gauge(format!("{}_value_bytes", self.name), 42.0);
         }
         Ok(snapshot)
     }
-}
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
 }
 
 /// The series lines of an exposition, as `series -> value` (render order is not stable).

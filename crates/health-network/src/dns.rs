@@ -149,8 +149,12 @@ mod tests {
         let mut snapshot = Snapshot::new();
         target.emit("localhost", &mut snapshot);
         let labels = [("host", "localhost")];
-        assert_eq!(snapshot.get(DNS_UP.name, &labels), Some(&health_core::SampleValue::Gauge(1.0)));
-        let Some(health_core::SampleValue::Gauge(seconds)) = snapshot.get(DNS_LOOKUP.name, &labels)
+        assert_eq!(
+            snapshot.get(&DNS_UP.name, &labels),
+            Some(&health_core::SampleValue::Gauge(1.0))
+        );
+        let Some(health_core::SampleValue::Gauge(seconds)) =
+            snapshot.get(&DNS_LOOKUP.name, &labels)
         else {
             panic!("no lookup time")
         };

@@ -106,7 +106,7 @@ pub(crate) fn sample(roots: &Roots, snapshot: &mut Snapshot) {
         for (desc, file) in COUNTERS {
             let path = dir.join("statistics").join(file);
             if let Some(total) = read_counter(&path, snapshot) {
-                snapshot.counter_with(desc.name, label(&interface.name), total);
+                snapshot.counter_with(desc.name.clone(), label(&interface.name), total);
             }
         }
     }
@@ -241,8 +241,8 @@ mod tests {
     }
 
     /// Every (metric, interface) pair in the snapshot, in emission order.
-    fn series(snapshot: &Snapshot) -> Vec<(&'static str, String)> {
-        snapshot.samples().iter().map(|s| (s.name, s.labels[0].1.clone())).collect()
+    fn series(snapshot: &Snapshot) -> Vec<(&str, String)> {
+        snapshot.samples().iter().map(|s| (&*s.name, s.labels[0].1.clone())).collect()
     }
 
     #[test]
@@ -250,18 +250,18 @@ mod tests {
         let snapshot = run(&fixture("pi-wifi"));
         assert_eq!(snapshot.problems(), &[] as &[String]);
 
-        assert_eq!(gauge(&snapshot, UP.name, &[("interface", "eth0")]), 1.0);
-        assert_eq!(counter(&snapshot, RECEIVE_BYTES.name, "eth0"), Some(1_234_567_890));
-        assert_eq!(counter(&snapshot, TRANSMIT_BYTES.name, "eth0"), Some(98_765_432));
-        assert_eq!(counter(&snapshot, RECEIVE_ERRORS.name, "eth0"), Some(3));
-        assert_eq!(counter(&snapshot, TRANSMIT_ERRORS.name, "eth0"), Some(0));
+        assert_eq!(gauge(&snapshot, &UP.name, &[("interface", "eth0")]), 1.0);
+        assert_eq!(counter(&snapshot, &RECEIVE_BYTES.name, "eth0"), Some(1_234_567_890));
+        assert_eq!(counter(&snapshot, &TRANSMIT_BYTES.name, "eth0"), Some(98_765_432));
+        assert_eq!(counter(&snapshot, &RECEIVE_ERRORS.name, "eth0"), Some(3));
+        assert_eq!(counter(&snapshot, &TRANSMIT_ERRORS.name, "eth0"), Some(0));
 
         // Neither flags file has IFF_RUNNING, as on every real sysfs: operstate `up` supplies it.
-        assert_eq!(gauge(&snapshot, UP.name, &[("interface", "wlan0")]), 1.0);
-        assert_eq!(counter(&snapshot, RECEIVE_BYTES.name, "wlan0"), Some(52_428_800));
-        assert_eq!(counter(&snapshot, TRANSMIT_BYTES.name, "wlan0"), Some(7_340_032));
-        assert_eq!(counter(&snapshot, RECEIVE_ERRORS.name, "wlan0"), Some(0));
-        assert_eq!(counter(&snapshot, TRANSMIT_ERRORS.name, "wlan0"), Some(12));
+        assert_eq!(gauge(&snapshot, &UP.name, &[("interface", "wlan0")]), 1.0);
+        assert_eq!(counter(&snapshot, &RECEIVE_BYTES.name, "wlan0"), Some(52_428_800));
+        assert_eq!(counter(&snapshot, &TRANSMIT_BYTES.name, "wlan0"), Some(7_340_032));
+        assert_eq!(counter(&snapshot, &RECEIVE_ERRORS.name, "wlan0"), Some(0));
+        assert_eq!(counter(&snapshot, &TRANSMIT_ERRORS.name, "wlan0"), Some(12));
 
         // Five series each for eth0 and wlan0, sorted by name; nothing for lo.
         let names: Vec<String> = series(&snapshot).into_iter().map(|(_, i)| i).collect();
@@ -300,14 +300,14 @@ mod tests {
             snapshot.problems(),
             &[format!("{}: cannot parse \"12ab\": invalid digit found in string", path.display())]
         );
-        assert_eq!(counter(&snapshot, RECEIVE_BYTES.name, "eth0"), None);
-        assert_eq!(gauge(&snapshot, UP.name, &[("interface", "eth0")]), 1.0);
-        assert_eq!(counter(&snapshot, TRANSMIT_BYTES.name, "eth0"), Some(200));
-        assert_eq!(counter(&snapshot, RECEIVE_ERRORS.name, "eth0"), Some(1));
-        assert_eq!(counter(&snapshot, TRANSMIT_ERRORS.name, "eth0"), Some(2));
+        assert_eq!(counter(&snapshot, &RECEIVE_BYTES.name, "eth0"), None);
+        assert_eq!(gauge(&snapshot, &UP.name, &[("interface", "eth0")]), 1.0);
+        assert_eq!(counter(&snapshot, &TRANSMIT_BYTES.name, "eth0"), Some(200));
+        assert_eq!(counter(&snapshot, &RECEIVE_ERRORS.name, "eth0"), Some(1));
+        assert_eq!(counter(&snapshot, &TRANSMIT_ERRORS.name, "eth0"), Some(2));
         // Missing statistics files are no data, not problems.
-        assert_eq!(counter(&snapshot, RECEIVE_BYTES.name, "wlan0"), Some(300));
-        assert_eq!(counter(&snapshot, TRANSMIT_BYTES.name, "wlan0"), None);
+        assert_eq!(counter(&snapshot, &RECEIVE_BYTES.name, "wlan0"), Some(300));
+        assert_eq!(counter(&snapshot, &TRANSMIT_BYTES.name, "wlan0"), None);
         assert_eq!(snapshot.len(), 6);
     }
 
@@ -340,7 +340,7 @@ mod tests {
         ]);
         let mut snapshot = Snapshot::new();
         sample(&roots, &mut snapshot);
-        let up = |name: &str| snapshot.get(UP.name, &[("interface", name)]).cloned();
+        let up = |name: &str| snapshot.get(&UP.name, &[("interface", name)]).cloned();
         assert_eq!(up("down"), Some(SampleValue::Gauge(0.0)));
         assert_eq!(up("nocarrier"), Some(SampleValue::Gauge(0.0)));
         assert_eq!(up("unknown"), Some(SampleValue::Gauge(1.0)));
@@ -371,7 +371,7 @@ mod tests {
         assert_eq!(series(&before).len(), 3);
         std::fs::remove_dir_all(dir.path().join("sys/class/net/usb0")).unwrap();
         let after = run(&roots);
-        assert_eq!(series(&after), vec![(UP.name, "eth0".to_owned())]);
+        assert_eq!(series(&after), vec![(&*UP.name, "eth0".to_owned())]);
     }
 
     #[test]

@@ -341,18 +341,19 @@ mod tests {
         for _ in 0..500 {
             snapshot = Snapshot::new();
             test.sample(&mut snapshot);
-            if snapshot.get(RUNS.name, &[("result", "success")]) != Some(&SampleValue::Counter(0)) {
+            if snapshot.get(&RUNS.name, &[("result", "success")]) != Some(&SampleValue::Counter(0))
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         health_core::testing::assert_described(DESCRIPTIONS, &snapshot);
         assert_eq!(
-            snapshot.get(RUNS.name, &[("result", "success")]),
+            snapshot.get(&RUNS.name, &[("result", "success")]),
             Some(&SampleValue::Counter(1))
         );
-        assert!(snapshot.get(DOWNLOAD.name, &[]).is_some(), "{snapshot:?}");
-        assert!(snapshot.get(UPLOAD.name, &[]).is_some(), "{snapshot:?}");
+        assert!(snapshot.get(&DOWNLOAD.name, &[]).is_some(), "{snapshot:?}");
+        assert!(snapshot.get(&UPLOAD.name, &[]).is_some(), "{snapshot:?}");
         assert!(State::load(dir.path()).last_success.is_some(), "saved");
     }
 

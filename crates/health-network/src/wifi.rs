@@ -169,8 +169,8 @@ mod tests {
         let snapshot = run(&fixture("pi-wifi"));
         assert_eq!(snapshot.problems(), &[] as &[String]);
         let wlan0 = [("interface", "wlan0")];
-        assert_eq!(gauge(&snapshot, LINK_QUALITY.name, &wlan0), 56.0 / 70.0);
-        assert_eq!(gauge(&snapshot, SIGNAL.name, &wlan0), -54.0);
+        assert_eq!(gauge(&snapshot, &LINK_QUALITY.name, &wlan0), 56.0 / 70.0);
+        assert_eq!(gauge(&snapshot, &SIGNAL.name, &wlan0), -54.0);
         assert_eq!(snapshot.len(), 2);
     }
 
@@ -198,11 +198,11 @@ mod tests {
             ]
         );
         // Above 70 clamps to 1; a stale (no dot) 8-bit level wraps.
-        assert_eq!(gauge(&snapshot, LINK_QUALITY.name, &[("interface", "wlan0")]), 1.0);
-        assert_eq!(gauge(&snapshot, SIGNAL.name, &[("interface", "wlan0")]), -56.0);
+        assert_eq!(gauge(&snapshot, &LINK_QUALITY.name, &[("interface", "wlan0")]), 1.0);
+        assert_eq!(gauge(&snapshot, &SIGNAL.name, &[("interface", "wlan0")]), -56.0);
         // Below 0 clamps to 0.
-        assert_eq!(gauge(&snapshot, LINK_QUALITY.name, &[("interface", "wlan2")]), 0.0);
-        assert_eq!(gauge(&snapshot, SIGNAL.name, &[("interface", "wlan2")]), -95.0);
+        assert_eq!(gauge(&snapshot, &LINK_QUALITY.name, &[("interface", "wlan2")]), 0.0);
+        assert_eq!(gauge(&snapshot, &SIGNAL.name, &[("interface", "wlan2")]), -95.0);
         assert_eq!(snapshot.len(), 4);
     }
 

@@ -58,12 +58,12 @@ fn sample() -> Snapshot {
 }
 
 /// Every sample about `interface`, as (metric, value).
-fn series_of(snapshot: &Snapshot, interface: &str) -> Vec<(&'static str, SampleValue)> {
+fn series_of<'a>(snapshot: &'a Snapshot, interface: &str) -> Vec<(&'a str, SampleValue)> {
     snapshot
         .samples()
         .iter()
         .filter(|s| s.labels.iter().any(|(k, v)| *k == "interface" && v == interface))
-        .map(|s| (s.name, s.value.clone()))
+        .map(|s| (&*s.name, s.value.clone()))
         .collect()
 }
 

@@ -202,7 +202,8 @@ mod tests {
         let composition = compose(&config).unwrap();
         let network = &composition.collectors[0];
         assert_eq!(network.schedule().interval.as_secs(), 45);
-        let names: Vec<&str> = network.describe().iter().map(|d| d.name).collect();
+        let descs = network.describe();
+        let names: Vec<&str> = descs.iter().map(|d| &*d.name).collect();
         assert!(names.contains(&"network_up") && names.contains(&"network_interface_up"));
         assert!(!names.iter().any(|n| n.contains("speedtest")), "{names:?}");
     }
@@ -350,7 +351,8 @@ mod tests {
             assert_eq!(names(&composition), ["script"], "{what}");
             let script = &composition.collectors[0];
             assert_eq!(script.schedule().interval.as_secs(), 7, "{what}");
-            let metrics: Vec<&str> = script.describe().iter().map(|d| d.name).collect();
+            let descs = script.describe();
+            let metrics: Vec<&str> = descs.iter().map(|d| &*d.name).collect();
             assert!(metrics.contains(&"script_process_up"), "{what}: the sidecar, {metrics:?}");
             assert!(metrics.contains(&"script_healthy"), "{what}: {metrics:?}");
         }
@@ -369,8 +371,8 @@ mod tests {
         };
         let composition = compose_with(&config, &inputs).unwrap();
         assert_eq!(names(&composition), ["script"]);
-        let metrics: Vec<&str> =
-            composition.collectors[0].describe().iter().map(|d| d.name).collect();
+        let descs = composition.collectors[0].describe();
+        let metrics: Vec<&str> = descs.iter().map(|d| &*d.name).collect();
         assert!(metrics.contains(&"api_request_duration_seconds"), "{metrics:?}");
         assert!(!metrics.contains(&"script_process_up"), "the handle, not the sidecar");
         assert_eq!(composition.notes.len(), 1, "{:?}", composition.notes);

@@ -1,7 +1,11 @@
 //! The whole exporter: collectors, scheduler and HTTP server, started and stopped as one.
+//!
+//! [`Exporter::builder`] is how a program composes it: the collectors the configuration enables,
+//! plus collectors of the caller's own, under the caller's namespace, realm and version.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use health_core::{Collector, ConnectionCounters, Exposition, ExpositionError, Scheduler};
@@ -12,7 +16,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::compose::{ComposeError, Inputs, compose_with};
 use crate::config::HealthConfig;
 use crate::history::{History, Tapped};
-use crate::http::{AppState, BearerAuth, router};
+use crate::http::{AppState, BearerAuth, InvalidRealm, Realm, router};
 use crate::push::{self, PushError};
 use crate::screen::ScreenImage;
 use crate::serve::serve;
@@ -23,7 +27,10 @@ const COLLECTOR_DEADLINE: Duration = Duration::from_millis(700);
 const CONNECTION_GRACE: Duration = Duration::from_millis(700);
 
 /// Why the exporter could not start or reload.
+///
+/// `#[non_exhaustive]`: new ways to fail come with new features in minor releases.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExporterError {
     /// The listening address could not be bound. The OS's reason is part of the message and
     /// deliberately not the error's `source()`: printed with its chain (`{:#}`), it would read
@@ -38,9 +45,12 @@ pub enum ExporterError {
     /// An enabled collector is not compiled in.
     #[error(transparent)]
     Compose(#[from] ComposeError),
-    /// The collectors' descriptions conflict.
+    /// The collectors' descriptions conflict, or the namespace is not a valid metric prefix.
     #[error(transparent)]
     Exposition(#[from] ExpositionError),
+    /// The builder's realm cannot be sent in a header.
+    #[error(transparent)]
+    Realm(#[from] InvalidRealm),
     /// Push mode cannot be set up.
     #[error(transparent)]
     Push(#[from] PushError),
@@ -54,6 +64,8 @@ pub struct Exporter {
     screen: ScreenImage,
     history: History,
     inputs: Inputs,
+    /// The caller's own collectors, handed to the scheduler again at every reload.
+    own: Own,
     local_addr: SocketAddr,
     configured_addr: SocketAddr,
     /// Stops the server when the exporter is shut down, or dropped without a shutdown.
@@ -61,11 +73,23 @@ pub struct Exporter {
     server: JoinHandle<()>,
 }
 
-/// The collectors `config` enables, each feeding `history`, plus the push collector in push
-/// mode; logs the notes.
+/// The caller's own collectors, shared so that every reload hands the scheduler the same
+/// instances; `Debug` shows their names.
+#[derive(Default)]
+struct Own(Vec<Arc<dyn Collector>>);
+
+impl std::fmt::Debug for Own {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|c| c.name())).finish()
+    }
+}
+
+/// The collectors `config` enables, each feeding `history`, the caller's `own` collectors, and
+/// the push collector in push mode; logs the notes.
 fn collectors(
     config: &HealthConfig,
     inputs: &Inputs,
+    own: &Own,
     exposition: &Exposition,
     history: &History,
 ) -> Result<Vec<Box<dyn Collector>>, ExporterError> {
@@ -78,6 +102,7 @@ fn collectors(
         .into_iter()
         .map(|c| Box::new(Tapped::new(c, history.clone())) as Box<dyn Collector>)
         .collect();
+    collectors.extend(own.0.iter().map(|c| Box::new(Arc::clone(c)) as Box<dyn Collector>));
     if let Some(pusher) = push::from_config(&config.push, exposition)? {
         tracing::info!(
             target: "health.server",
@@ -95,43 +120,105 @@ pub fn listen_addr(config: &HealthConfig) -> SocketAddr {
     SocketAddr::new(config.metrics.host, config.metrics.port)
 }
 
-impl Exporter {
-    /// Binds the configured address and starts everything.
-    pub async fn start(config: &HealthConfig) -> Result<Self, ExporterError> {
-        let addr = listen_addr(config);
+/// Composes an [`Exporter`]: start from [`Exporter::builder`], add collectors of your own,
+/// then [`start`](Self::start) or [`start_on`](Self::start_on).
+///
+/// ```no_run
+/// # use health_server::{Exporter, config::HealthConfig};
+/// # async fn example(my_collector: impl health_core::Collector) -> Result<(), health_server::ExporterError> {
+/// let config = HealthConfig::default();
+/// let exporter = Exporter::builder(&config)
+///     .collector(my_collector)
+///     .namespace("acme")
+///     .realm("acme-kiosks")
+///     .version("2.1.0")
+///     .start()
+///     .await?;
+/// # exporter.shutdown().await; Ok(()) }
+/// ```
+///
+/// A collector added here is kept for the exporter's whole life: [`Exporter::reload`] rebuilds
+/// the configured collectors and hands the scheduler the same instance of yours again, so it
+/// keeps the state it holds between runs (it is shared through an [`Arc`], which is why a
+/// collector is `Send + Sync` and keeps its state behind a `Mutex`).
+#[derive(Debug)]
+#[must_use = "an exporter builder does nothing until started"]
+pub struct ExporterBuilder {
+    config: HealthConfig,
+    own: Own,
+    namespace: String,
+    inputs: Inputs,
+    realm: String,
+    version: String,
+}
+
+impl ExporterBuilder {
+    /// Adds a collector of your own, served beside the configured ones and kept across every
+    /// [`reload`](Exporter::reload). Its name and metric names must not clash with another's
+    /// (checked at start).
+    pub fn collector(mut self, collector: impl Collector) -> Self {
+        self.own.0.push(Arc::new(collector));
+        self
+    }
+
+    /// The prefix of every metric name (default `vimeo_monitor`): lowercase letters, digits and
+    /// `_`, starting with a letter and not ending in `_`. Checked at start.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// What the embedding program hands to the collectors (the kiosk's stream URL and health
+    /// record), kept for every reload.
+    pub fn inputs(mut self, inputs: Inputs) -> Self {
+        self.inputs = inputs;
+        self
+    }
+
+    /// The realm of the `WWW-Authenticate: Bearer realm="…"` challenge of a refused request
+    /// (default `vimeo-monitor`): printable ASCII without `"` or `\`. Checked at start.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// The version `/status` reports and `build_info` carries (default: health-server's own).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Binds the configured address (`HEALTH_METRICS_HOST`, `HEALTH_METRICS_PORT`) and starts.
+    /// A bad namespace or realm is reported before anything is bound.
+    pub async fn start(self) -> Result<Exporter, ExporterError> {
+        self.check()?;
+        let addr = listen_addr(&self.config);
         let listener =
             TcpListener::bind(addr).await.map_err(|reason| ExporterError::Bind { addr, reason })?;
-        Self::start_on(listener, config)
+        self.start_on(listener)
     }
 
-    /// Starts everything on an already bound listener (tests bind port 0 and pass it here).
-    pub fn start_on(listener: TcpListener, config: &HealthConfig) -> Result<Self, ExporterError> {
-        Self::start_with(listener, config, Inputs::default())
-    }
-
-    /// [`start_on`](Self::start_on), with what the embedding program hands to the collectors
-    /// (kept for every [`reload`](Self::reload)).
-    pub fn start_with(
-        listener: TcpListener,
-        config: &HealthConfig,
-        inputs: Inputs,
-    ) -> Result<Self, ExporterError> {
+    /// Starts on an already bound listener (tests bind port 0 and pass it here).
+    pub fn start_on(self, listener: TcpListener) -> Result<Exporter, ExporterError> {
+        let (exposition, realm) = self.check()?;
+        let config = &self.config;
         let local_addr = listener
             .local_addr()
             .map_err(|reason| ExporterError::Bind { addr: listen_addr(config), reason })?;
-        let exposition = Exposition::default();
         let history = History::new();
-        let collectors = collectors(config, &inputs, &exposition, &history)?;
+        let collectors = collectors(config, &self.inputs, &self.own, &exposition, &history)?;
         let counters = ConnectionCounters::default();
         let scheduler = Scheduler::builder(exposition.clone())
-            .version(env!("CARGO_PKG_VERSION"))
+            .version(self.version.clone())
             .connections(counters.clone())
             .start(collectors)?;
         let auth = BearerAuth::new(config.metrics.bearer_token.clone());
-        let screen = ScreenImage::new(&inputs, config.screen.thumbnail);
+        let screen = ScreenImage::new(&self.inputs, config.screen.thumbnail);
         let state = AppState {
             screen: screen.clone(),
             history: history.clone(),
+            realm,
+            version: self.version.into(),
             ..AppState::new(exposition, scheduler.status(), auth.clone())
         };
         let stop = CancellationToken::new();
@@ -147,18 +234,57 @@ impl Exporter {
             address = %local_addr,
             "serving /metrics, /healthz, /status, the status page / and /screen.jpg",
         );
-        let configured_addr = listen_addr(config);
-        Ok(Self {
+        Ok(Exporter {
             scheduler,
             auth,
             screen,
             history,
-            inputs,
+            inputs: self.inputs,
+            own: self.own,
             local_addr,
-            configured_addr,
+            configured_addr: listen_addr(config),
             stop: stop.drop_guard(),
             server,
         })
+    }
+
+    /// The exposition for the namespace and the realm, or why they are not valid.
+    fn check(&self) -> Result<(Exposition, Realm), ExporterError> {
+        Ok((Exposition::new(&self.namespace)?, Realm::new(&self.realm)?))
+    }
+}
+
+impl Exporter {
+    /// A builder for an exporter of `config`'s collectors, to which you can add your own.
+    pub fn builder(config: &HealthConfig) -> ExporterBuilder {
+        ExporterBuilder {
+            config: config.clone(),
+            own: Own::default(),
+            namespace: Exposition::default().namespace().to_owned(),
+            inputs: Inputs::default(),
+            realm: Realm::DEFAULT.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// Binds the configured address and starts everything.
+    pub async fn start(config: &HealthConfig) -> Result<Self, ExporterError> {
+        Self::builder(config).start().await
+    }
+
+    /// Starts everything on an already bound listener (tests bind port 0 and pass it here).
+    pub fn start_on(listener: TcpListener, config: &HealthConfig) -> Result<Self, ExporterError> {
+        Self::builder(config).start_on(listener)
+    }
+
+    /// [`start_on`](Self::start_on), with what the embedding program hands to the collectors
+    /// (kept for every [`reload`](Self::reload)).
+    pub fn start_with(
+        listener: TcpListener,
+        config: &HealthConfig,
+        inputs: Inputs,
+    ) -> Result<Self, ExporterError> {
+        Self::builder(config).inputs(inputs).start_on(listener)
     }
 
     /// The address actually listened on.
@@ -167,11 +293,12 @@ impl Exporter {
     }
 
     /// Applies a new configuration without restarting the listener: collectors, their intervals
-    /// and targets, the bearer token and whether the screenshot is shown. On error nothing
-    /// changes. The history carries over.
+    /// and targets, the bearer token and whether the screenshot is shown. The collectors added
+    /// with [`ExporterBuilder::collector`] stay, the same instances. On error nothing changes.
+    /// The history carries over.
     pub async fn reload(&mut self, config: &HealthConfig) -> Result<(), ExporterError> {
-        let collectors =
-            collectors(config, &self.inputs, self.scheduler.exposition(), &self.history)?;
+        let exposition = self.scheduler.exposition();
+        let collectors = collectors(config, &self.inputs, &self.own, exposition, &self.history)?;
         self.scheduler.reconfigure(collectors, COLLECTOR_DEADLINE).await?;
         self.auth.set(config.metrics.bearer_token.clone());
         self.screen.set_shown(config.screen.thumbnail);

@@ -68,6 +68,50 @@ fn bearer_credentials(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim_start_matches(' '))
 }
 
+/// The realm of the `WWW-Authenticate: Bearer realm="…"` challenge a refused request gets,
+/// checked once to fit in a header.
+#[derive(Debug, Clone)]
+pub struct Realm {
+    challenge: HeaderValue,
+    realm: Arc<str>,
+}
+
+/// A realm that cannot be sent in a `WWW-Authenticate` header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "realm `{0}` cannot be sent in a WWW-Authenticate header: use 1 to 100 printable ASCII \
+     characters other than `\"` and `\\` (such as `vimeo-monitor`)"
+)]
+pub struct InvalidRealm(pub String);
+
+impl Realm {
+    /// The default realm, `vimeo-monitor`.
+    pub const DEFAULT: &str = "vimeo-monitor";
+
+    /// A realm of 1 to 100 printable ASCII characters other than `"` and `\`, which a quoted
+    /// string carries as they are.
+    pub fn new(realm: &str) -> Result<Self, InvalidRealm> {
+        let fits = (1..=100).contains(&realm.len())
+            && realm.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+        let challenge = fits
+            .then(|| HeaderValue::from_str(&format!("Bearer realm=\"{realm}\"")).ok())
+            .flatten()
+            .ok_or_else(|| InvalidRealm(realm.to_owned()))?;
+        Ok(Self { challenge, realm: realm.into() })
+    }
+
+    /// The realm, without quotes.
+    pub fn as_str(&self) -> &str {
+        &self.realm
+    }
+}
+
+impl Default for Realm {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT).expect("the default realm fits in a header")
+    }
+}
+
 /// What the handlers read.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -81,13 +125,26 @@ pub struct AppState {
     pub screen: ScreenImage,
     /// The last hour of a few figures, for the page's sparklines.
     pub history: History,
+    /// The realm a refused request is told to authenticate in (default `vimeo-monitor`).
+    pub realm: Realm,
+    /// The `version` `/status` reports (default: health-server's own version).
+    pub version: Arc<str>,
 }
 
 impl AppState {
     /// The state for these figures and records, with no screenshot and no history (add them
-    /// by setting [`screen`](Self::screen) and [`history`](Self::history)).
+    /// by setting [`screen`](Self::screen) and [`history`](Self::history)), the default
+    /// [`realm`](Self::realm) and health-server's version.
     pub fn new(exposition: Exposition, status: StatusBoard, auth: BearerAuth) -> Self {
-        Self { exposition, status, auth, screen: ScreenImage::default(), history: History::new() }
+        Self {
+            exposition,
+            status,
+            auth,
+            screen: ScreenImage::default(),
+            history: History::new(),
+            realm: Realm::default(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -128,12 +185,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 #[derive(Serialize)]
 struct StatusBody {
-    version: &'static str,
+    version: String,
     collectors: std::collections::BTreeMap<String, health_core::CollectorStatus>,
 }
 
 async fn status(State(state): State<AppState>) -> Json<StatusBody> {
-    Json(StatusBody { version: env!("CARGO_PKG_VERSION"), collectors: state.status.snapshot() })
+    Json(StatusBody { version: state.version.to_string(), collectors: state.status.snapshot() })
 }
 
 async fn page(State(state): State<AppState>) -> Response {
@@ -179,7 +236,7 @@ async fn require_bearer(State(state): State<AppState>, request: Request, next: N
     }
     (
         StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"vimeo-monitor\""))],
+        [(header::WWW_AUTHENTICATE, state.realm.challenge.clone())],
         "unauthorized: send Authorization: Bearer <HEALTH_METRICS_BEARER_TOKEN>\n",
     )
         .into_response()
@@ -207,6 +264,34 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(bearer_credentials(value), expected, "{value:?}");
         }
+    }
+
+    #[test]
+    fn a_realm_must_fit_in_a_quoted_header_value() {
+        let cases = [
+            ("vimeo-monitor", true),
+            ("Acme kiosks (hall 2)", true),
+            ("", false),
+            ("say \"hi\"", false),
+            ("back\\slash", false),
+            ("line\nbreak", false),
+            ("café", false),
+        ];
+        for (realm, fits) in cases {
+            match Realm::new(realm) {
+                Ok(r) => {
+                    assert!(fits, "{realm:?} accepted");
+                    assert_eq!(r.challenge, format!("Bearer realm=\"{realm}\"").as_str());
+                    assert_eq!(r.as_str(), realm);
+                }
+                Err(e) => {
+                    assert!(!fits, "{realm:?} refused: {e}");
+                    assert!(e.to_string().contains(&format!("realm `{realm}`")), "{e}");
+                }
+            }
+        }
+        assert!(Realm::new(&"a".repeat(101)).is_err(), "too long");
+        assert_eq!(Realm::default().as_str(), "vimeo-monitor");
     }
 
     #[test]

@@ -79,8 +79,9 @@ enum Failure {
     Timeout,
 }
 
-/// Why the push collector cannot be built.
+/// Why the push collector cannot be built. `#[non_exhaustive]`: new checks may come.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PushError {
     /// The URL does not parse (the configuration checks it, so this is a caller's bug).
     #[error("HEALTH_PUSHGATEWAY_URL={url}: not a usable URL")]

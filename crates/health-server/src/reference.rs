@@ -116,7 +116,7 @@ pub fn metrics_reference() -> String {
         }
         out.push_str("| Metric | Type | Unit | Labels | Help |\n|---|---|---|---|---|\n");
         let mut metrics = entry.metrics;
-        metrics.sort_by_key(|m| m.name);
+        metrics.sort_by(|a, b| a.name.cmp(&b.name));
         for m in metrics {
             let unit = if m.unit.as_str().is_empty() { "-" } else { m.unit.as_str() };
             let labels = if m.labels.is_empty() { "-".to_owned() } else { m.labels.join(", ") };

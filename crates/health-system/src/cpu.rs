@@ -138,7 +138,7 @@ mod tests {
 
         let ncpus = logical_cpus() as f64;
         let window = (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64;
-        let reported = gauge(&snapshot, USAGE.name, &[]);
+        let reported = gauge(&snapshot, &USAGE.name, &[]);
         assert!(reported <= 1.0, "usage {reported} above 1");
         // One core was busy the whole window: since boot would be far lower on an idle machine.
         assert!(reported >= 0.5 / ncpus, "usage {reported} with {ncpus} CPUs and one burning");
@@ -182,7 +182,7 @@ mod tests {
         let mut second = Snapshot::new();
         cpu.sample(&mut system, &mut second);
         assert!(start.elapsed() >= Duration::from_millis(150), "no wait before a re-read");
-        assert!(second.get(USAGE.name, &[]).is_some());
+        assert!(second.get(&USAGE.name, &[]).is_some());
     }
 
     #[test]

@@ -230,8 +230,8 @@ mod tests {
 
         let expected = expected_real_mount();
         let label = expected.to_string_lossy();
-        let total = gauge(&snapshot, TOTAL.name, &label).expect("real filesystem missing");
-        let available = gauge(&snapshot, AVAILABLE.name, &label).unwrap();
+        let total = gauge(&snapshot, &TOTAL.name, &label).expect("real filesystem missing");
+        let available = gauge(&snapshot, &AVAILABLE.name, &label).unwrap();
         assert!(total >= available && available > 0.0, "{label}: {total} / {available}");
 
         assert_described(DESCRIPTIONS, &snapshot);
@@ -262,8 +262,8 @@ mod tests {
 
         let label = expected.to_string_lossy();
         assert_eq!(snapshot.len(), 2, "{:?}", snapshot.samples());
-        assert!(gauge(&snapshot, TOTAL.name, &label).is_some());
-        assert!(gauge(&snapshot, AVAILABLE.name, &label).is_some());
+        assert!(gauge(&snapshot, &TOTAL.name, &label).is_some());
+        assert!(gauge(&snapshot, &AVAILABLE.name, &label).is_some());
         assert_eq!(snapshot.problems().len(), 1, "{:?}", snapshot.problems());
         assert!(snapshot.problems()[0].contains("/no/such/mount/point is not mounted"));
     }
@@ -279,11 +279,11 @@ mod tests {
 
         let mut snapshot = Snapshot::new();
         DiskSpace::new(None).sample(&mut snapshot);
-        assert_eq!(gauge(&snapshot, TOTAL.name, &label), None, "{label} reported by default");
+        assert_eq!(gauge(&snapshot, &TOTAL.name, &label), None, "{label} reported by default");
 
         let mut snapshot = Snapshot::new();
         DiskSpace::new(Some(vec![tmpfs])).sample(&mut snapshot);
-        assert!(gauge(&snapshot, TOTAL.name, &label).is_some(), "{:?}", snapshot.problems());
+        assert!(gauge(&snapshot, &TOTAL.name, &label).is_some(), "{:?}", snapshot.problems());
         assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
     }
 

@@ -116,10 +116,10 @@ mod tests {
         let mut snapshot = Snapshot::new();
         part.sample(&mut system, &mut snapshot);
         let vmrss = proc_field("/proc/self/status", "VmRSS:") * 1024.0;
-        let resident = gauge(&snapshot, RESIDENT.name, &[]);
+        let resident = gauge(&snapshot, &RESIDENT.name, &[]);
         assert!((resident - vmrss).abs() <= 0.2 * vmrss, "RSS {resident} vs VmRSS {vmrss}");
         let btime = proc_field("/proc/stat", "btime ");
-        let boot = gauge(&snapshot, BOOT.name, &[]);
+        let boot = gauge(&snapshot, &BOOT.name, &[]);
         assert!((boot - btime).abs() <= 1.0, "boot {boot} vs btime {btime}");
         assert_described(DESCRIPTIONS, &snapshot);
         assert!(snapshot.problems().is_empty(), "{:?}", snapshot.problems());
@@ -132,7 +132,7 @@ mod tests {
         burn(Duration::from_millis(300));
         let mut snapshot = Snapshot::new();
         part.sample(&mut system, &mut snapshot);
-        let ratio = gauge(&snapshot, CPU.name, &[]);
+        let ratio = gauge(&snapshot, &CPU.name, &[]);
         // One thread busy the whole window (other tests may add to it, hence no upper bound 1).
         assert!(ratio > 0.2, "process CPU {ratio} after burning 300 ms");
         let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;

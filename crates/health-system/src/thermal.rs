@@ -231,7 +231,7 @@ mod tests {
     }
 
     fn cpu(snapshot: &Snapshot) -> Option<&SampleValue> {
-        snapshot.get(CPU_TEMPERATURE.name, &[])
+        snapshot.get(&CPU_TEMPERATURE.name, &[])
     }
 
     fn owned(pairs: &[(&str, f64)]) -> Vec<(String, f64)> {

@@ -43,21 +43,21 @@ fn counter(snapshot: &Snapshot, name: &str, host: &str) -> u64 {
 
 /// Asserts a host answered all `count` probes of the run, with a loopback-like RTT.
 fn assert_all_answered(snapshot: &Snapshot, host: &str, sent_total: u64) {
-    assert_eq!(gauge(snapshot, UP.name, host), Some(1.0), "{host}: {snapshot:?}");
-    assert_eq!(gauge(snapshot, LOSS.name, host), Some(0.0), "{host}");
-    let rtt = gauge(snapshot, RTT.name, host).expect("an RTT");
+    assert_eq!(gauge(snapshot, &UP.name, host), Some(1.0), "{host}: {snapshot:?}");
+    assert_eq!(gauge(snapshot, &LOSS.name, host), Some(0.0), "{host}");
+    let rtt = gauge(snapshot, &RTT.name, host).expect("an RTT");
     assert!(rtt > 0.0 && rtt < 0.1, "{host}: rtt {rtt}");
-    assert_eq!(counter(snapshot, SENT.name, host), sent_total, "{host}");
-    assert_eq!(counter(snapshot, RECEIVED.name, host), sent_total, "{host}");
+    assert_eq!(counter(snapshot, &SENT.name, host), sent_total, "{host}");
+    assert_eq!(counter(snapshot, &RECEIVED.name, host), sent_total, "{host}");
 }
 
 /// Asserts a host was probed `count` times this run and never answered.
 fn assert_dead(snapshot: &Snapshot, host: &str, count: u64) {
-    assert_eq!(gauge(snapshot, UP.name, host), Some(0.0), "{host}");
-    assert_eq!(gauge(snapshot, LOSS.name, host), Some(1.0), "{host}");
-    assert_eq!(gauge(snapshot, RTT.name, host), None, "{host}");
-    assert_eq!(counter(snapshot, SENT.name, host), count, "{host}");
-    assert_eq!(counter(snapshot, RECEIVED.name, host), 0, "{host}");
+    assert_eq!(gauge(snapshot, &UP.name, host), Some(0.0), "{host}");
+    assert_eq!(gauge(snapshot, &LOSS.name, host), Some(1.0), "{host}");
+    assert_eq!(gauge(snapshot, &RTT.name, host), None, "{host}");
+    assert_eq!(counter(snapshot, &SENT.name, host), count, "{host}");
+    assert_eq!(counter(snapshot, &RECEIVED.name, host), 0, "{host}");
 }
 
 #[test]
@@ -92,11 +92,11 @@ fn emit_computes_loss_and_mean_rtt_and_accumulates() {
     let mut total = Totals { sent: 6, received: 6 };
     let mut snapshot = Snapshot::new();
     emit(&mut snapshot, "h", &outcome, &mut total);
-    assert_eq!(gauge(&snapshot, LOSS.name, "h"), Some(0.5));
-    let rtt = gauge(&snapshot, RTT.name, "h").unwrap();
+    assert_eq!(gauge(&snapshot, &LOSS.name, "h"), Some(0.5));
+    let rtt = gauge(&snapshot, &RTT.name, "h").unwrap();
     assert!((rtt - 0.02).abs() < 1e-9, "{rtt}");
-    assert_eq!(counter(&snapshot, SENT.name, "h"), 10);
-    assert_eq!(counter(&snapshot, RECEIVED.name, "h"), 8);
+    assert_eq!(counter(&snapshot, &SENT.name, "h"), 10);
+    assert_eq!(counter(&snapshot, &RECEIVED.name, "h"), 8);
     // Every emitted name is described, so the exposition keeps it.
     for sample in snapshot.samples() {
         assert!(DESCRIPTIONS.iter().any(|d| d.name == sample.name), "{}", sample.name);
@@ -115,7 +115,7 @@ async fn loopback_over_raw_sockets_v4_and_v6() {
     assert_all_answered(&first, "127.0.0.1", 3);
     assert_all_answered(&first, "::1", 3);
     // Literal addresses have no DNS series.
-    assert_eq!(gauge(&first, dns::DNS_UP.name, "127.0.0.1"), None);
+    assert_eq!(gauge(&first, &dns::DNS_UP.name, "127.0.0.1"), None);
 
     let mut second = Snapshot::new();
     pinger.sample(&mut second).await;
@@ -134,16 +134,16 @@ async fn names_resolve_or_are_reported_without_probes() {
     assert_eq!(snapshot.problems(), &[] as &[String]);
 
     let bad = "nonexistent.invalid";
-    assert_eq!(gauge(&snapshot, dns::DNS_UP.name, bad), Some(0.0));
-    assert_eq!(gauge(&snapshot, dns::DNS_LOOKUP.name, bad), Some(0.0));
-    assert_eq!(gauge(&snapshot, UP.name, bad), Some(0.0));
-    assert_eq!(gauge(&snapshot, RTT.name, bad), None);
-    assert_eq!(gauge(&snapshot, LOSS.name, bad), None);
-    assert_eq!(counter(&snapshot, SENT.name, bad), 0);
-    assert_eq!(counter(&snapshot, RECEIVED.name, bad), 0);
+    assert_eq!(gauge(&snapshot, &dns::DNS_UP.name, bad), Some(0.0));
+    assert_eq!(gauge(&snapshot, &dns::DNS_LOOKUP.name, bad), Some(0.0));
+    assert_eq!(gauge(&snapshot, &UP.name, bad), Some(0.0));
+    assert_eq!(gauge(&snapshot, &RTT.name, bad), None);
+    assert_eq!(gauge(&snapshot, &LOSS.name, bad), None);
+    assert_eq!(counter(&snapshot, &SENT.name, bad), 0);
+    assert_eq!(counter(&snapshot, &RECEIVED.name, bad), 0);
 
-    assert_eq!(gauge(&snapshot, dns::DNS_UP.name, "localhost"), Some(1.0));
-    let lookup = gauge(&snapshot, dns::DNS_LOOKUP.name, "localhost").unwrap();
+    assert_eq!(gauge(&snapshot, &dns::DNS_UP.name, "localhost"), Some(1.0));
+    let lookup = gauge(&snapshot, &dns::DNS_LOOKUP.name, "localhost").unwrap();
     assert!((0.0..1.0).contains(&lookup), "{lookup}");
     assert_all_answered(&snapshot, "localhost", 2);
 }
@@ -312,9 +312,9 @@ async fn helper_not_permitted() {
     let mut snapshot = Snapshot::new();
     icmp.sample(&mut snapshot).await;
     assert_eq!(icmp.last_socket(false), None);
-    assert_eq!(gauge(&snapshot, UP.name, "127.0.0.1"), Some(0.0));
-    assert_eq!(gauge(&snapshot, LOSS.name, "127.0.0.1"), None);
-    assert_eq!(counter(&snapshot, SENT.name, "127.0.0.1"), 0);
+    assert_eq!(gauge(&snapshot, &UP.name, "127.0.0.1"), Some(0.0));
+    assert_eq!(gauge(&snapshot, &LOSS.name, "127.0.0.1"), None);
+    assert_eq!(counter(&snapshot, &SENT.name, "127.0.0.1"), 0);
     let [problem] = snapshot.problems() else { panic!("{:?}", snapshot.problems()) };
     assert!(problem.contains("ping_group_range") && problem.contains("cap_net_raw"), "{problem}");
     assert!(problem.contains("127.0.0.1"), "{problem}");

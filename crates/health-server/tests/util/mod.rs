@@ -74,7 +74,8 @@ pub fn series(text: &str) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
-/// The `health-server` binary under test.
+/// The `health-server` binary under test (built with the `cli` feature only).
+#[cfg(feature = "cli")]
 pub fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_health-server"));
     command
@@ -93,11 +94,13 @@ pub fn binary() -> Command {
 }
 
 /// A `health-server` child serving on 127.0.0.1.
+#[cfg(feature = "cli")]
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
 }
 
+#[cfg(feature = "cli")]
 impl Server {
     /// Starts the binary on a free loopback port, in `dir` (so no stray `.env` is read).
     ///

@@ -51,9 +51,9 @@ fn rows(snapshot: &Snapshot) -> Vec<Row> {
             assert!(modes.len() <= 1, "{c}: {modes:?}");
             (
                 c.clone(),
-                gauge(CONNECTED.name, &c),
-                gauge(ENABLED.name, &c),
-                gauge(DPMS_ON.name, &c),
+                gauge(&CONNECTED.name, &c),
+                gauge(&ENABLED.name, &c),
+                gauge(&DPMS_ON.name, &c),
                 modes.into_iter().next(),
             )
         })
@@ -304,7 +304,7 @@ async fn power(tv: &TvPower) -> Snapshot {
 }
 
 fn power_on(snapshot: &Snapshot) -> Option<f64> {
-    match snapshot.get(POWER_ON.name, &[]) {
+    match snapshot.get(&POWER_ON.name, &[]) {
         Some(SampleValue::Gauge(v)) => Some(*v),
         None => None,
         other => panic!("{other:?}"),

@@ -21,7 +21,7 @@ async fn run(pi: &Pi, roots: &Roots) -> Snapshot {
 }
 
 fn throttled(snapshot: &Snapshot, condition: &str, scope: &str) -> Option<f64> {
-    match snapshot.get(THROTTLED.name, &[("condition", condition), ("scope", scope)]) {
+    match snapshot.get(&THROTTLED.name, &[("condition", condition), ("scope", scope)]) {
         Some(SampleValue::Gauge(v)) => Some(*v),
         None => None,
         other => panic!("{condition}/{scope}: {other:?}"),
@@ -37,7 +37,7 @@ fn all_flags(snapshot: &Snapshot) -> Vec<Option<f64>> {
 }
 
 fn model(snapshot: &Snapshot, model: &str) -> Option<SampleValue> {
-    snapshot.get(INFO.name, &[("model", model)]).cloned()
+    snapshot.get(&INFO.name, &[("model", model)]).cloned()
 }
 
 fn no_problems(snapshot: &Snapshot) {
@@ -82,7 +82,7 @@ async fn x86_has_no_pi_series() {
     let snapshot = run(&pi_without_vcgencmd(), &fixture("x86")).await;
     no_problems(&snapshot);
     let pi: Vec<&str> =
-        snapshot.samples().iter().map(|s| s.name).filter(|n| n.starts_with("pi_")).collect();
+        snapshot.samples().iter().map(|s| &*s.name).filter(|n| n.starts_with("pi_")).collect();
     assert_eq!(pi, Vec::<&str>::new());
     assert!(snapshot.is_empty());
 }
