@@ -199,6 +199,7 @@ async fn page(State(state): State<AppState>) -> Response {
         &state.history,
         state.screen.picture(),
         SystemTime::now(),
+        &state.version,
     );
     let headers = crate::page::HEADERS.map(|(name, value)| (name, HeaderValue::from_static(value)));
     (headers, body).into_response()

@@ -100,6 +100,8 @@ struct View<'a> {
     picture: Picture,
     /// The last hour of each figure, in [`Figure::ALL`]'s order.
     history: [Vec<Point>; Figure::ALL.len()],
+    /// The version the embedding program gave the exporter, for the footer.
+    version: &'a str,
 }
 
 impl View<'_> {
@@ -110,18 +112,19 @@ impl View<'_> {
 }
 
 /// The page for the records on `board` and the samples their last runs published, the last
-/// hour in `history` and the screenshot `picture`, as of `now`.
+/// hour in `history` and the screenshot `picture`, as of `now`, signed with `version`.
 pub(crate) fn render(
     board: &StatusBoard,
     history: &History,
     picture: Picture,
     now: SystemTime,
+    version: &str,
 ) -> String {
     let (board, published) = board.snapshot_with_samples();
     let samples = Samples::new(published.values().flat_map(|samples| samples.iter()));
     let now = now.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     let history = Figure::ALL.map(|figure| history.points(figure, now));
-    document(&View { samples: &samples, board: &board, now, picture, history })
+    document(&View { samples: &samples, board: &board, now, picture, history, version })
 }
 
 fn document(view: &View<'_>) -> String {
@@ -151,7 +154,7 @@ fn document(view: &View<'_>) -> String {
     sections::stream(&mut html, view);
     collectors::collectors(&mut html, view);
     html.raw("<footer>vimeo-monitor health-server ")
-        .raw(env!("CARGO_PKG_VERSION"))
+        .text(view.version)
         .raw(" · as of ")
         .text(clock(view.now))
         .raw(" · refreshes every ")
@@ -206,7 +209,14 @@ mod tests {
         let samples = Samples::new(snapshot.samples());
         let board = board.iter().map(|(n, s)| ((*n).to_owned(), s.clone())).collect();
         let history = Figure::ALL.map(|figure| history.points(figure, NOW));
-        document(&View { samples: &samples, board: &board, now: NOW, picture, history })
+        document(&View {
+            samples: &samples,
+            board: &board,
+            now: NOW,
+            picture,
+            history,
+            version: "9.9.9",
+        })
     }
 
     /// Asserts that `page` contains every one of `expected`, naming the first one missing.
@@ -300,6 +310,7 @@ mod tests {
         let page = page(&[], &[]);
         assert!(page.contains("<h1>Kiosk not monitored</h1>"), "{page}");
         assert_eq!(page.matches("not monitored: ").count(), 5, "{page}");
+        assert!(page.contains("<footer>vimeo-monitor health-server 9.9.9 · "), "{page}");
         assert!(page.ends_with("</html>\n"));
     }
 

@@ -73,6 +73,7 @@ pub struct StreamFacts {
 
 /// Why a probe gave no facts. No message contains the URL's query string or fragment.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProbeError {
     /// The ffprobe binary does not exist.
     #[error("{ffprobe}: not found; {PACKAGE_HINT}", ffprobe = ffprobe.display())]

@@ -145,6 +145,6 @@ fn every_collector_the_exporter_builds_has_a_row_and_its_metrics_are_catalogued(
     }
     // The sidecar and the kiosk's record describe different metrics under one name: both count.
     let script = catalogue.iter().find(|entry| entry.collector == "script").unwrap();
-    let script: Vec<&str> = script.metrics.iter().map(|m| m.name).collect();
+    let script: Vec<&str> = script.metrics.iter().map(|m| &*m.name).collect();
     assert!(script.contains(&"script_process_up") && script.contains(&"api_requests_total"));
 }
