@@ -35,7 +35,6 @@ impl Finished {
 
 /// Why a child gave no [`Finished`].
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Unfinished {
     /// The deadline passed: the child was killed (SIGKILL) and reaped.
     #[error("no answer within {0:?}; killed")]
