@@ -14,16 +14,17 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use health_script::{Display, PlayerState, RestartReason, ScriptHealth, Thumbnail};
+use health_script::{ScriptHealth, Thumbnail};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::health::{publish_restart, publish_state};
 use super::mpv::{Mpv, MpvEvent, MpvOptions, PlayerError};
 use super::picture::{self, MAX_SCREENSHOT_BYTES, Picture};
 use super::picture_judge::{PictureJudge, PictureTrouble};
 use super::quality::{OBSERVED, Quality};
-use crate::monitor::Screen;
+use super::vocabulary::{PlayerState, RestartReason, Screen, Showing};
 
 /// How the supervisor watches the player.
 #[derive(Debug, Clone)]
@@ -85,7 +86,7 @@ pub struct PlayerReport {
     /// Its state.
     pub state: PlayerState,
     /// What is on screen.
-    pub showing: Display,
+    pub showing: Showing,
     /// The stream is on screen and moving.
     pub playing_well: bool,
     /// Restarts so far, for logs and tests.
@@ -127,7 +128,7 @@ impl Player {
         let (want_tx, want_rx) = watch::channel(Want { screen: first, generation: 0 });
         let (report_tx, report_rx) = watch::channel(PlayerReport {
             state: PlayerState::Starting,
-            showing: Display::Nothing,
+            showing: Showing::Nothing,
             playing_well: false,
             restarts: 0,
             pid: None,
@@ -278,7 +279,7 @@ impl Supervisor {
             let ran = running.started.elapsed();
             let Some(trouble) = trouble else {
                 // Shutting down.
-                self.publish(PlayerState::Stopped, Display::Nothing, false, None);
+                self.publish(PlayerState::Stopped, Showing::Nothing, false, None);
                 running.mpv.stop(self.options.stop_grace).await;
                 break;
             };
@@ -298,7 +299,7 @@ impl Supervisor {
                     RestartReason::Hung
                 }
             };
-            self.publish(PlayerState::Restarting, Display::Nothing, false, None);
+            self.publish(PlayerState::Restarting, Showing::Nothing, false, None);
             running.mpv.stop(self.options.stop_grace).await;
             restarts += 1;
             self.restarted(reason, restarts, None);
@@ -311,7 +312,7 @@ impl Supervisor {
     }
 
     async fn spawn(&mut self) -> Result<Running, PlayerError> {
-        self.publish(PlayerState::Starting, Display::Nothing, false, None);
+        self.publish(PlayerState::Starting, Showing::Nothing, false, None);
         let mpv = Mpv::spawn(&self.options.mpv).await?;
         let pid = mpv.pid().unwrap_or_default();
         match mpv.version().await {
@@ -441,8 +442,8 @@ impl Supervisor {
                 let (state, showing) = match want.screen {
                     // The stream is on screen once playback (re)starts.
                     Screen::Stream(_) => (PlayerState::Buffering, self.report.borrow().showing),
-                    Screen::Holding => (PlayerState::Idle, Display::Holding),
-                    Screen::Error => (PlayerState::Idle, Display::Error),
+                    Screen::Holding => (PlayerState::Idle, Showing::Holding),
+                    Screen::Error => (PlayerState::Idle, Showing::Error),
                 };
                 self.publish(state, showing, false, running.mpv.pid());
                 Ok(())
@@ -465,8 +466,8 @@ impl Supervisor {
     /// wanted: the monitor decides what comes next.
     async fn put_back(&mut self, running: &mut Running, image: Screen) -> Result<(), Trouble> {
         let (target, showing) = match &image {
-            Screen::Error => (&self.options.error_image, Display::Error),
-            _ => (&self.options.holding_image, Display::Holding),
+            Screen::Error => (&self.options.error_image, Showing::Error),
+            _ => (&self.options.holding_image, Showing::Holding),
         };
         match running.mpv.load(&target.display().to_string()).await {
             Ok(()) => {
@@ -504,7 +505,7 @@ impl Supervisor {
         match event {
             MpvEvent::PlaybackRestart if wanted_stream => {
                 running.moved_at = Instant::now();
-                self.publish(PlayerState::Playing, Display::Stream, true, running.mpv.pid());
+                self.publish(PlayerState::Playing, Showing::Stream, true, running.mpv.pid());
             }
             MpvEvent::PropertyChange { name, data } => {
                 if running.quality.apply(name, data)
@@ -529,7 +530,7 @@ impl Supervisor {
                     return;
                 }
                 tracing::warn!(target: "player", "mpv could not open the image it was given");
-                self.publish(PlayerState::Idle, Display::Nothing, false, running.mpv.pid());
+                self.publish(PlayerState::Idle, Showing::Nothing, false, running.mpv.pid());
             }
             _ => {}
         }
@@ -565,7 +566,7 @@ impl Supervisor {
         let now = Instant::now();
         if moved && !status.paused_for_cache && !status.idle {
             running.moved_at = now;
-            self.publish(PlayerState::Playing, Display::Stream, true, running.mpv.pid());
+            self.publish(PlayerState::Playing, Showing::Stream, true, running.mpv.pid());
         } else if status.paused_for_cache {
             let showing = self.report.borrow().showing;
             self.publish(PlayerState::Buffering, showing, false, running.mpv.pid());
@@ -602,7 +603,7 @@ impl Supervisor {
             return Ok(());
         };
         let showing = self.report.borrow().showing;
-        if showing == Display::Nothing {
+        if showing == Showing::Nothing {
             judge.forget();
             health.set_screen(None);
             return Ok(());
@@ -632,7 +633,7 @@ impl Supervisor {
                 return Ok(());
             }
         };
-        let streaming = showing == Display::Stream;
+        let streaming = showing == Showing::Stream;
         let verdict = judge.observe(&picture, streaming, Instant::now());
         health.set_screen(Some(verdict.figures));
         if screen.thumbnail {
@@ -655,10 +656,9 @@ impl Supervisor {
         Ok(())
     }
 
-    fn publish(&self, state: PlayerState, showing: Display, playing_well: bool, pid: Option<u32>) {
+    fn publish(&self, state: PlayerState, showing: Showing, playing_well: bool, pid: Option<u32>) {
         if let Some(health) = &self.health {
-            health.set_player_state(state);
-            health.set_display(showing);
+            publish_state(health, state, showing);
         }
         self.report.send_if_modified(|report| {
             let next =
@@ -671,7 +671,7 @@ impl Supervisor {
 
     fn restarted(&self, reason: RestartReason, restarts: u64, pid: Option<u32>) {
         if let Some(health) = &self.health {
-            health.player_restart(reason);
+            publish_restart(health, reason);
         }
         self.report.send_modify(|report| {
             report.restarts = restarts;
