@@ -7,7 +7,9 @@ mod health;
 pub mod mpv;
 pub mod picture;
 pub mod picture_judge;
+pub mod playback_judge;
 pub mod quality;
+pub mod restart_backoff;
 pub mod supervisor;
 mod vocabulary;
 

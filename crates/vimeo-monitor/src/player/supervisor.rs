@@ -23,7 +23,9 @@ use super::health::{publish_restart, publish_state};
 use super::mpv::{Mpv, MpvEvent, MpvOptions, PlayerError};
 use super::picture::{self, MAX_SCREENSHOT_BYTES, Picture};
 use super::picture_judge::{PictureJudge, PictureTrouble};
+use super::playback_judge::{PlaybackJudge, PlaybackTrouble};
 use super::quality::{OBSERVED, Quality};
+use super::restart_backoff::RestartBackoff;
 use super::vocabulary::{PlayerState, RestartReason, Screen, Showing};
 
 /// How the supervisor watches the player.
@@ -239,9 +241,8 @@ struct Running {
     put_back: Option<Screen>,
     /// The image put back, while it is on screen: the monitor asking for it loads nothing.
     put_back_shown: Option<Screen>,
-    /// Live playback: the last position and when it last moved.
-    position: Option<f64>,
-    moved_at: Instant,
+    /// Whether live playback moves.
+    playback: PlaybackJudge,
     /// The player's figures, from its property changes.
     quality: Quality,
     /// The picture's judgement, from its screenshots.
@@ -256,6 +257,11 @@ enum Trouble {
 
 impl Supervisor {
     async fn run(mut self) {
+        let mut backoff = RestartBackoff::new(
+            self.options.restart_first,
+            self.options.restart_cap,
+            self.options.healthy_after,
+        );
         let mut delay = Duration::ZERO;
         let mut restarts = 0u64;
         loop {
@@ -271,12 +277,12 @@ impl Supervisor {
                     tracing::error!(target: "player", error = %e, "cannot start mpv");
                     restarts += 1;
                     self.restarted(RestartReason::Failed, restarts, None);
-                    delay = next_delay(delay, &self.options);
+                    delay = backoff.failed_to_start();
                     continue;
                 }
             };
             let trouble = self.supervise(&mut running).await;
-            let ran = running.started.elapsed();
+            let ended = Instant::now();
             let Some(trouble) = trouble else {
                 // Shutting down.
                 self.publish(PlayerState::Stopped, Showing::Nothing, false, None);
@@ -303,11 +309,7 @@ impl Supervisor {
             running.mpv.stop(self.options.stop_grace).await;
             restarts += 1;
             self.restarted(reason, restarts, None);
-            delay = if ran >= self.options.healthy_after {
-                self.options.restart_first
-            } else {
-                next_delay(delay, &self.options)
-            };
+            delay = backoff.ended(running.started, ended);
         }
     }
 
@@ -345,8 +347,7 @@ impl Supervisor {
             stream_loaded: false,
             put_back: None,
             put_back_shown: None,
-            position: None,
-            moved_at: Instant::now(),
+            playback: PlaybackJudge::new(self.options.stall_timeout, Instant::now()),
             quality: Quality::default(),
             judge: self.options.screen.map(|screen| PictureJudge::new(screen.every)),
         })
@@ -437,8 +438,7 @@ impl Supervisor {
                 if !running.stream_loaded {
                     self.last_image = want.screen.clone();
                 }
-                running.position = None;
-                running.moved_at = Instant::now();
+                running.playback.loaded(Instant::now());
                 let (state, showing) = match want.screen {
                     // The stream is on screen once playback (re)starts.
                     Screen::Stream(_) => (PlayerState::Buffering, self.report.borrow().showing),
@@ -504,7 +504,7 @@ impl Supervisor {
             matches!(self.want.borrow().screen, Screen::Stream(_)) && running.stream_loaded;
         match event {
             MpvEvent::PlaybackRestart if wanted_stream => {
-                running.moved_at = Instant::now();
+                running.playback.restarted(Instant::now());
                 self.publish(PlayerState::Playing, Showing::Stream, true, running.mpv.pid());
             }
             MpvEvent::PropertyChange { name, data } => {
@@ -557,39 +557,37 @@ impl Supervisor {
             // An image put back after a failed load: no stream to watch until the next load.
             return Ok(());
         }
-        let moved = match (status.time_pos, running.position) {
-            (Some(now), Some(before)) => now > before,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        running.position = status.time_pos.or(running.position);
-        let now = Instant::now();
-        if moved && !status.paused_for_cache && !status.idle {
-            running.moved_at = now;
-            self.publish(PlayerState::Playing, Showing::Stream, true, running.mpv.pid());
-        } else if status.paused_for_cache {
-            let showing = self.report.borrow().showing;
-            self.publish(PlayerState::Buffering, showing, false, running.mpv.pid());
+        let reading = running.playback.observe(&status, Instant::now());
+        match reading.state {
+            Some(PlayerState::Playing) => {
+                self.publish(PlayerState::Playing, Showing::Stream, true, running.mpv.pid());
+            }
+            Some(state) => {
+                let showing = self.report.borrow().showing;
+                self.publish(state, showing, false, running.mpv.pid());
+            }
+            None => {}
         }
-        if now.duration_since(running.moved_at) >= self.options.stall_timeout {
-            if running.position.is_none() {
-                // Never opened (a server that does not answer): a failed load, not a stall.
+        match reading.trouble {
+            None => {}
+            Some(PlaybackTrouble::NeverOpened) => {
+                // A server that does not answer: a failed load, not a stall.
                 tracing::debug!(target: "player", "mpv has not opened the stream in time");
                 self.stream_failed(running);
-                return Ok(());
             }
-            tracing::warn!(
-                target: "player",
-                seconds = self.options.stall_timeout.as_secs_f64(),
-                buffering = status.paused_for_cache,
-                "live playback has not moved; asking for a fresh URL"
-            );
-            if let Some(health) = &self.health {
-                health.player_stall();
+            Some(PlaybackTrouble::Stalled) => {
+                tracing::warn!(
+                    target: "player",
+                    seconds = self.options.stall_timeout.as_secs_f64(),
+                    buffering = status.paused_for_cache,
+                    "live playback has not moved; asking for a fresh URL"
+                );
+                if let Some(health) = &self.health {
+                    health.player_stall();
+                }
+                // The monitor may still be busy with the last one: one pending stall is enough.
+                let _ = self.stalls.try_send(());
             }
-            running.moved_at = now;
-            // The monitor may still be busy with the last one: one pending stall is enough.
-            let _ = self.stalls.try_send(());
         }
         Ok(())
     }
@@ -705,30 +703,4 @@ enum ScreenshotError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Picture(#[from] picture::PictureError),
-}
-
-/// The restart delay after `previous`: the first, then doubling, at most the cap.
-fn next_delay(previous: Duration, options: &SupervisorOptions) -> Duration {
-    if previous.is_zero() { options.restart_first } else { (previous * 2).min(options.restart_cap) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restart_delays_double_from_one_second_to_the_cap() {
-        let options = SupervisorOptions::new(
-            MpvOptions::new("/run/x"),
-            PathBuf::from("/h.png"),
-            PathBuf::from("/e.png"),
-        );
-        let mut delay = Duration::ZERO;
-        let mut seen = Vec::new();
-        for _ in 0..7 {
-            delay = next_delay(delay, &options);
-            seen.push(delay.as_secs());
-        }
-        assert_eq!(seen, [1, 2, 4, 8, 16, 30, 30]);
-    }
 }
