@@ -711,8 +711,14 @@ async fn json_logs_go_to_a_dated_file_and_old_files_are_pruned() {
     kiosk.wait_for_path(images.holding(), SCREEN).await;
     api.set(live(&url));
     kiosk.wait_until_playing(&url, PLAY).await;
-    // A few more checks that change nothing: they must not add a line each.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A few more checks that change nothing (seen by the API, not assumed after a sleep): they
+    // must not add a line each.
+    let asked = api.requests();
+    kiosk
+        .wait_for("three more checks while live", Duration::from_secs(10), async || {
+            (api.requests() >= asked + 3).then_some(())
+        })
+        .await;
     let (status, _) = kiosk.terminate(Duration::from_secs(10)).await;
     assert_eq!(status.code(), Some(0));
     let today_after = utc_date();
@@ -749,7 +755,8 @@ async fn json_logs_go_to_a_dated_file_and_old_files_are_pruned() {
         let messages: Vec<&str> =
             lines.iter().filter_map(|l| l["fields"]["message"].as_str()).collect();
         assert!(messages.len() > 2, "{place}: {messages:?}");
-        // About 8 polls ran: state changes are logged, polls that change nothing are not.
+        // Three checks or more ran while live: state changes are logged, polls that change
+        // nothing are not.
         let monitor_info =
             lines.iter().filter(|l| l["target"] == "monitor" && l["level"] == "INFO").count();
         assert!((2..=5).contains(&monitor_info), "{place}: {monitor_info} info lines: {text}");
