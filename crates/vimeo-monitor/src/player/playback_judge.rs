@@ -109,12 +109,11 @@ mod tests {
         }
     }
 
-    /// Reads one a second from `start`: (seconds, position, paused for cache) → reading.
-    fn run(
-        judge: &mut PlaybackJudge,
-        start: Instant,
-        reads: &[(u64, Option<f64>, bool, Option<PlayerState>, Option<PlaybackTrouble>)],
-    ) {
+    /// One read: (seconds from the start, position, paused for cache) → (state, trouble).
+    type Read = (u64, Option<f64>, bool, Option<PlayerState>, Option<PlaybackTrouble>);
+
+    /// Takes `reads` in order, each at its time from `start`, and checks what each leads to.
+    fn run(judge: &mut PlaybackJudge, start: Instant, reads: &[Read]) {
         for &(at, position, buffering, state, trouble) in reads {
             let reading = judge.observe(&status(position, buffering), start + secs(at));
             assert_eq!(reading, Reading { state, trouble }, "at {at} s");
