@@ -12,6 +12,7 @@
 //!
 //! | Feature | What it adds | Default |
 //! |---|---|---|
+//! | `exposition` | [`Exposition`], the [`Scheduler`] that publishes into it (metrics-exporter-prometheus), [`StatusBoard`] and the self-metrics | yes |
 //! | `test-util` | [`testing`]: run a collector once and check it emits only what it describes | no |
 //!
 //! - [`files`] and [`child_output`]: the small I/O rules every collector follows (missing is no
@@ -23,24 +24,32 @@
 pub mod child_output;
 mod collector;
 mod describe;
+#[cfg(feature = "exposition")]
 mod exposition;
 pub mod files;
 pub mod redact;
 mod roots;
+#[cfg(feature = "exposition")]
 mod scheduler;
+#[cfg(feature = "exposition")]
 mod self_metrics;
 mod snapshot;
+#[cfg(feature = "exposition")]
 mod status;
-#[cfg(any(test, feature = "test-util"))]
+#[cfg(any(all(test, feature = "exposition"), feature = "test-util"))]
 pub mod testing;
 pub mod url;
 
 pub use async_trait::async_trait;
 pub use collector::{CollectError, Collector, Schedule};
 pub use describe::{MetricDesc, MetricKind, Unit};
+#[cfg(feature = "exposition")]
 pub use exposition::{Exposition, ExpositionError};
 pub use roots::Roots;
+#[cfg(feature = "exposition")]
 pub use scheduler::{Scheduler, SchedulerBuilder};
+#[cfg(feature = "exposition")]
 pub use self_metrics::{ConnectionCounters, DESCRIPTIONS as SELF_METRICS};
 pub use snapshot::{Labels, Sample, SampleValue, Snapshot};
+#[cfg(feature = "exposition")]
 pub use status::{CollectorStatus, RunResult, StatusBoard};

@@ -1,5 +1,9 @@
-//! The kiosk's vocabulary: what an API request returned, what the stream is, what the screen
-//! shows, what the player does and why it was restarted.
+//! The published vocabulary of a kiosk's health: what an API request returned, what the stream
+//! is, what the screen shows, what the player does and why it was restarted.
+//!
+//! These are the metrics' words, not a kiosk's states: a kiosk keeps its own and maps them onto
+//! these where it records (vimeo-monitor does so in `player/health.rs` and `monitor/health.rs`),
+//! so the metrics can stay stable while a kiosk's logic changes, and the other way round.
 //!
 //! Every enum here becomes a label value, so each is a fixed, small set: a series per value is
 //! created up front (counters at 0, state gauges at 0 but one), and nothing the kiosk receives

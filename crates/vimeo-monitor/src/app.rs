@@ -4,13 +4,14 @@
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 
-use health_script::{Display, ScriptHealth};
+use health_script::ScriptHealth;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::KioskConfig;
-use crate::monitor::{self, Hooks, Policy, Screen};
+use crate::monitor::{self, Hooks, Policy};
 use crate::player::mpv::MpvOptions;
 use crate::player::supervisor::{Player, ScreenOptions, SupervisorOptions};
+use crate::player::{Screen, Showing};
 use crate::vimeo::{Backoff, VimeoClient, VimeoOptions, VimeoSetupError};
 
 /// Why the kiosk cannot start.
@@ -77,7 +78,7 @@ pub async fn run(
     let mut player = Player::start(supervisor, Screen::Holding, script.clone());
     let mut reports = player.reports();
     let readiness = tokio::spawn(async move {
-        if reports.wait_for(|report| report.showing != Display::Nothing).await.is_ok() {
+        if reports.wait_for(|report| report.showing != Showing::Nothing).await.is_ok() {
             ready();
         }
     });

@@ -13,19 +13,21 @@
 use std::future::Future;
 use std::time::Duration;
 
-use health_script::{ApiResult, ScriptHealth, StreamState};
+use health_script::ScriptHealth;
 use tokio::time::Interval;
 use tokio_util::sync::CancellationToken;
 
+use crate::player::Screen;
 use crate::player::supervisor::{LoadFailures, Player};
 use crate::vimeo::{Answer, Checked, VimeoClient};
 
 mod decide;
+mod health;
 pub mod playlist;
 
 pub use decide::{
-    Decision, Loads, MAX_RETRY_INTERVAL, Policy, Screen, after_failed_load, check_playlist_first,
-    decide,
+    Decision, EventState, Loads, MAX_RETRY_INTERVAL, Policy, after_failed_load,
+    check_playlist_first, decide,
 };
 use playlist::{PLAYLIST_TIMEOUT, PlaylistCheck};
 
@@ -160,26 +162,12 @@ pub async fn run(
             }
         }
         if let Some(health) = &hooks.health {
-            health.set_stream_state(stream_state(&decision));
-            health.tick();
+            health::record_check(health, &decision);
         }
         alive(&hooks);
         current = decision.screen;
         failures = decision.consecutive_failures;
         next_check = decision.next_check;
-    }
-}
-
-/// What the API says about the event, from the decision it led to. A live event whose stream
-/// cannot be opened stays `live` while the screen shows an image (the holding image, then the
-/// error image): `script_healthy` is 0 and the "live event not playing" alert fires, which is
-/// what the operator must hear. An API that fails is `error`.
-fn stream_state(decision: &Decision) -> StreamState {
-    match decision.screen {
-        Screen::Stream(_) => StreamState::Live,
-        _ if decision.failed_loads > 0 && decision.consecutive_failures == 0 => StreamState::Live,
-        Screen::Holding => StreamState::Offline,
-        Screen::Error => StreamState::Error,
     }
 }
 
@@ -298,14 +286,8 @@ async fn alive_while<T>(
 
 /// Counts the request (unless the client sent none, holding back for a rate limit).
 fn record_request(hooks: &Hooks, checked: &Checked) {
-    let Some(health) = &hooks.health else { return };
-    if checked.attempts == 0 {
-        return;
-    }
-    let label = checked.answer.result_label();
-    if let Some(result) = ApiResult::ALL.iter().copied().find(|r| r.label() == label) {
-        let remaining = checked.rate_limit.as_ref().and_then(|limit| limit.remaining);
-        health.api_request(result, checked.duration, remaining);
+    if let Some(health) = &hooks.health {
+        health::record_request(health, checked);
     }
 }
 

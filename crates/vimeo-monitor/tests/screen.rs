@@ -12,7 +12,7 @@ mod media;
 #[path = "support/vimeo_api.rs"]
 mod vimeo_api;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hls::Picture;
 use kiosk::{Images, Kiosk, Metrics, Settings, Stream, free_port, signal};
@@ -52,6 +52,13 @@ struct Playing {
     since: Instant,
 }
 
+/// When the screenshot behind `/screen.jpg` was taken (its `Last-Modified`), once there is one.
+async fn shot_taken(kiosk: &Kiosk) -> Option<SystemTime> {
+    let response = reqwest::get(kiosk.url("/screen.jpg")).await.ok()?;
+    let modified = response.headers().get(reqwest::header::LAST_MODIFIED)?.to_str().ok()?;
+    httpdate::parse_http_date(modified).ok()
+}
+
 fn value(metrics: &Metrics, name: &str) -> f64 {
     metrics.value(name, &[]).unwrap_or_else(|| panic!("{name} missing from:\n{}", metrics.text))
 }
@@ -79,7 +86,17 @@ async fn a_black_stream_reads_black_within_four_screenshots_and_is_healed_once()
                 .then_some(())
         })
         .await;
-    tokio::time::sleep(SHOT * 5).await;
+    // Five more screenshots of the same episode, seen taken (the thumbnail's time moves on)
+    // rather than assumed after a sleep; the once-per-episode rule itself is the judge's table
+    // test on a driven clock.
+    let (healed, _) =
+        scene.kiosk.wait_for("a thumbnail", PLAY, async || shot_taken(&scene.kiosk).await).await;
+    scene
+        .kiosk
+        .wait_for("five more screenshots of the black stream", SHOT * 20, async || {
+            shot_taken(&scene.kiosk).await.filter(|taken| *taken >= healed + SHOT * 5)
+        })
+        .await;
     let log = scene.kiosk.stderr();
     assert_eq!(log.matches(log_line).count(), 1, "one line per episode:\n{log}");
     assert!(scene.kiosk.metrics().await.is(BLACK, &[], 1.0), "still black: the stream is");

@@ -4,29 +4,8 @@
 
 use std::time::Duration;
 
-use crate::vimeo::{Answer, PlaybackUrl};
-
-/// What the screen should show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Screen {
-    /// The live event.
-    Stream(PlaybackUrl),
-    /// The holding image: the event is not live (yet).
-    Holding,
-    /// The error image: the API cannot be used.
-    Error,
-}
-
-impl Screen {
-    /// A short name for logs and `/status`: never the URL.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Stream(_) => "stream",
-            Self::Holding => "holding",
-            Self::Error => "error",
-        }
-    }
-}
+use crate::player::Screen;
+use crate::vimeo::Answer;
 
 /// How the polling goes: the thresholds from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +76,32 @@ pub struct Decision {
     pub failed_loads: u32,
     /// When to check again.
     pub next_check: Duration,
+}
+
+/// What the API says about the event, as the monitor sees it after a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventState {
+    /// Live: the stream should be on screen.
+    Live,
+    /// Not live: the holding image.
+    Offline,
+    /// The API cannot be used: the error image.
+    Error,
+}
+
+impl Decision {
+    /// What the API says about the event, from this decision. A live event whose stream cannot
+    /// be opened stays live while the screen shows an image (the holding image, then the error
+    /// image): `script_healthy` is 0 and the "live event not playing" alert fires, which is what
+    /// the operator must hear. An API that fails is an error.
+    pub fn event_state(&self) -> EventState {
+        match self.screen {
+            Screen::Stream(_) => EventState::Live,
+            _ if self.failed_loads > 0 && self.consecutive_failures == 0 => EventState::Live,
+            Screen::Holding => EventState::Offline,
+            Screen::Error => EventState::Error,
+        }
+    }
 }
 
 /// The next screen, given the `answer` of a check, the `current` screen, whether the player is
@@ -187,7 +192,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vimeo::{OfflineReason, TransientKind};
+    use crate::vimeo::{OfflineReason, PlaybackUrl, TransientKind};
 
     const POLICY: Policy = Policy { check_interval: Duration::from_secs(10), error_threshold: 3 };
 
@@ -377,5 +382,33 @@ mod tests {
         assert_eq!(at(1).misconfigured_interval(), Duration::from_secs(60));
         assert_eq!(at(30).misconfigured_interval(), Duration::from_secs(180));
         assert_eq!(at(120).misconfigured_interval(), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_live_event_whose_stream_fails_is_still_live() {
+        let decision = |screen: Screen, failures: u32, failed_loads: u32| Decision {
+            screen,
+            consecutive_failures: failures,
+            failed_loads,
+            next_check: Duration::from_secs(10),
+        };
+        // (screen, failed checks, failed loads) → what the API says about the event
+        let table = [
+            (Screen::Stream(url()), 0, 0, EventState::Live),
+            (Screen::Stream(url()), 2, 0, EventState::Live),
+            (Screen::Holding, 0, 0, EventState::Offline),
+            (Screen::Holding, 0, 1, EventState::Live),
+            (Screen::Error, 0, 3, EventState::Live),
+            (Screen::Error, 3, 0, EventState::Error),
+            (Screen::Error, 1, 2, EventState::Error),
+        ];
+        for (screen, failures, loads, expected) in table {
+            let name = screen.name();
+            assert_eq!(
+                decision(screen, failures, loads).event_state(),
+                expected,
+                "{name} {failures} {loads}"
+            );
+        }
     }
 }

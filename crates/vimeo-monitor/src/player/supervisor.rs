@@ -14,16 +14,19 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use health_script::{Display, PlayerState, RestartReason, ScriptHealth, Thumbnail};
+use health_script::{ScriptHealth, Thumbnail};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::health::{publish_restart, publish_state};
 use super::mpv::{Mpv, MpvEvent, MpvOptions, PlayerError};
 use super::picture::{self, MAX_SCREENSHOT_BYTES, Picture};
 use super::picture_judge::{PictureJudge, PictureTrouble};
+use super::playback_judge::{PlaybackJudge, PlaybackTrouble};
 use super::quality::{OBSERVED, Quality};
-use crate::monitor::Screen;
+use super::restart_backoff::RestartBackoff;
+use super::vocabulary::{PlayerState, RestartReason, Screen, Showing};
 
 /// How the supervisor watches the player.
 #[derive(Debug, Clone)]
@@ -85,7 +88,7 @@ pub struct PlayerReport {
     /// Its state.
     pub state: PlayerState,
     /// What is on screen.
-    pub showing: Display,
+    pub showing: Showing,
     /// The stream is on screen and moving.
     pub playing_well: bool,
     /// Restarts so far, for logs and tests.
@@ -127,7 +130,7 @@ impl Player {
         let (want_tx, want_rx) = watch::channel(Want { screen: first, generation: 0 });
         let (report_tx, report_rx) = watch::channel(PlayerReport {
             state: PlayerState::Starting,
-            showing: Display::Nothing,
+            showing: Showing::Nothing,
             playing_well: false,
             restarts: 0,
             pid: None,
@@ -238,9 +241,8 @@ struct Running {
     put_back: Option<Screen>,
     /// The image put back, while it is on screen: the monitor asking for it loads nothing.
     put_back_shown: Option<Screen>,
-    /// Live playback: the last position and when it last moved.
-    position: Option<f64>,
-    moved_at: Instant,
+    /// Whether live playback moves.
+    playback: PlaybackJudge,
     /// The player's figures, from its property changes.
     quality: Quality,
     /// The picture's judgement, from its screenshots.
@@ -255,6 +257,11 @@ enum Trouble {
 
 impl Supervisor {
     async fn run(mut self) {
+        let mut backoff = RestartBackoff::new(
+            self.options.restart_first,
+            self.options.restart_cap,
+            self.options.healthy_after,
+        );
         let mut delay = Duration::ZERO;
         let mut restarts = 0u64;
         loop {
@@ -270,15 +277,15 @@ impl Supervisor {
                     tracing::error!(target: "player", error = %e, "cannot start mpv");
                     restarts += 1;
                     self.restarted(RestartReason::Failed, restarts, None);
-                    delay = next_delay(delay, &self.options);
+                    delay = backoff.failed_to_start();
                     continue;
                 }
             };
             let trouble = self.supervise(&mut running).await;
-            let ran = running.started.elapsed();
+            let ended = Instant::now();
             let Some(trouble) = trouble else {
                 // Shutting down.
-                self.publish(PlayerState::Stopped, Display::Nothing, false, None);
+                self.publish(PlayerState::Stopped, Showing::Nothing, false, None);
                 running.mpv.stop(self.options.stop_grace).await;
                 break;
             };
@@ -298,20 +305,16 @@ impl Supervisor {
                     RestartReason::Hung
                 }
             };
-            self.publish(PlayerState::Restarting, Display::Nothing, false, None);
+            self.publish(PlayerState::Restarting, Showing::Nothing, false, None);
             running.mpv.stop(self.options.stop_grace).await;
             restarts += 1;
             self.restarted(reason, restarts, None);
-            delay = if ran >= self.options.healthy_after {
-                self.options.restart_first
-            } else {
-                next_delay(delay, &self.options)
-            };
+            delay = backoff.ended(running.started, ended);
         }
     }
 
     async fn spawn(&mut self) -> Result<Running, PlayerError> {
-        self.publish(PlayerState::Starting, Display::Nothing, false, None);
+        self.publish(PlayerState::Starting, Showing::Nothing, false, None);
         let mpv = Mpv::spawn(&self.options.mpv).await?;
         let pid = mpv.pid().unwrap_or_default();
         match mpv.version().await {
@@ -344,8 +347,7 @@ impl Supervisor {
             stream_loaded: false,
             put_back: None,
             put_back_shown: None,
-            position: None,
-            moved_at: Instant::now(),
+            playback: PlaybackJudge::new(self.options.stall_timeout, Instant::now()),
             quality: Quality::default(),
             judge: self.options.screen.map(|screen| PictureJudge::new(screen.every)),
         })
@@ -436,13 +438,12 @@ impl Supervisor {
                 if !running.stream_loaded {
                     self.last_image = want.screen.clone();
                 }
-                running.position = None;
-                running.moved_at = Instant::now();
+                running.playback.loaded(Instant::now());
                 let (state, showing) = match want.screen {
                     // The stream is on screen once playback (re)starts.
                     Screen::Stream(_) => (PlayerState::Buffering, self.report.borrow().showing),
-                    Screen::Holding => (PlayerState::Idle, Display::Holding),
-                    Screen::Error => (PlayerState::Idle, Display::Error),
+                    Screen::Holding => (PlayerState::Idle, Showing::Holding),
+                    Screen::Error => (PlayerState::Idle, Showing::Error),
                 };
                 self.publish(state, showing, false, running.mpv.pid());
                 Ok(())
@@ -465,8 +466,8 @@ impl Supervisor {
     /// wanted: the monitor decides what comes next.
     async fn put_back(&mut self, running: &mut Running, image: Screen) -> Result<(), Trouble> {
         let (target, showing) = match &image {
-            Screen::Error => (&self.options.error_image, Display::Error),
-            _ => (&self.options.holding_image, Display::Holding),
+            Screen::Error => (&self.options.error_image, Showing::Error),
+            _ => (&self.options.holding_image, Showing::Holding),
         };
         match running.mpv.load(&target.display().to_string()).await {
             Ok(()) => {
@@ -503,8 +504,8 @@ impl Supervisor {
             matches!(self.want.borrow().screen, Screen::Stream(_)) && running.stream_loaded;
         match event {
             MpvEvent::PlaybackRestart if wanted_stream => {
-                running.moved_at = Instant::now();
-                self.publish(PlayerState::Playing, Display::Stream, true, running.mpv.pid());
+                running.playback.restarted(Instant::now());
+                self.publish(PlayerState::Playing, Showing::Stream, true, running.mpv.pid());
             }
             MpvEvent::PropertyChange { name, data } => {
                 if running.quality.apply(name, data)
@@ -529,7 +530,7 @@ impl Supervisor {
                     return;
                 }
                 tracing::warn!(target: "player", "mpv could not open the image it was given");
-                self.publish(PlayerState::Idle, Display::Nothing, false, running.mpv.pid());
+                self.publish(PlayerState::Idle, Showing::Nothing, false, running.mpv.pid());
             }
             _ => {}
         }
@@ -556,39 +557,37 @@ impl Supervisor {
             // An image put back after a failed load: no stream to watch until the next load.
             return Ok(());
         }
-        let moved = match (status.time_pos, running.position) {
-            (Some(now), Some(before)) => now > before,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        running.position = status.time_pos.or(running.position);
-        let now = Instant::now();
-        if moved && !status.paused_for_cache && !status.idle {
-            running.moved_at = now;
-            self.publish(PlayerState::Playing, Display::Stream, true, running.mpv.pid());
-        } else if status.paused_for_cache {
-            let showing = self.report.borrow().showing;
-            self.publish(PlayerState::Buffering, showing, false, running.mpv.pid());
+        let reading = running.playback.observe(&status, Instant::now());
+        match reading.state {
+            Some(PlayerState::Playing) => {
+                self.publish(PlayerState::Playing, Showing::Stream, true, running.mpv.pid());
+            }
+            Some(state) => {
+                let showing = self.report.borrow().showing;
+                self.publish(state, showing, false, running.mpv.pid());
+            }
+            None => {}
         }
-        if now.duration_since(running.moved_at) >= self.options.stall_timeout {
-            if running.position.is_none() {
-                // Never opened (a server that does not answer): a failed load, not a stall.
+        match reading.trouble {
+            None => {}
+            Some(PlaybackTrouble::NeverOpened) => {
+                // A server that does not answer: a failed load, not a stall.
                 tracing::debug!(target: "player", "mpv has not opened the stream in time");
                 self.stream_failed(running);
-                return Ok(());
             }
-            tracing::warn!(
-                target: "player",
-                seconds = self.options.stall_timeout.as_secs_f64(),
-                buffering = status.paused_for_cache,
-                "live playback has not moved; asking for a fresh URL"
-            );
-            if let Some(health) = &self.health {
-                health.player_stall();
+            Some(PlaybackTrouble::Stalled) => {
+                tracing::warn!(
+                    target: "player",
+                    seconds = self.options.stall_timeout.as_secs_f64(),
+                    buffering = status.paused_for_cache,
+                    "live playback has not moved; asking for a fresh URL"
+                );
+                if let Some(health) = &self.health {
+                    health.player_stall();
+                }
+                // The monitor may still be busy with the last one: one pending stall is enough.
+                let _ = self.stalls.try_send(());
             }
-            running.moved_at = now;
-            // The monitor may still be busy with the last one: one pending stall is enough.
-            let _ = self.stalls.try_send(());
         }
         Ok(())
     }
@@ -602,7 +601,7 @@ impl Supervisor {
             return Ok(());
         };
         let showing = self.report.borrow().showing;
-        if showing == Display::Nothing {
+        if showing == Showing::Nothing {
             judge.forget();
             health.set_screen(None);
             return Ok(());
@@ -632,7 +631,7 @@ impl Supervisor {
                 return Ok(());
             }
         };
-        let streaming = showing == Display::Stream;
+        let streaming = showing == Showing::Stream;
         let verdict = judge.observe(&picture, streaming, Instant::now());
         health.set_screen(Some(verdict.figures));
         if screen.thumbnail {
@@ -655,10 +654,9 @@ impl Supervisor {
         Ok(())
     }
 
-    fn publish(&self, state: PlayerState, showing: Display, playing_well: bool, pid: Option<u32>) {
+    fn publish(&self, state: PlayerState, showing: Showing, playing_well: bool, pid: Option<u32>) {
         if let Some(health) = &self.health {
-            health.set_player_state(state);
-            health.set_display(showing);
+            publish_state(health, state, showing);
         }
         self.report.send_if_modified(|report| {
             let next =
@@ -671,7 +669,7 @@ impl Supervisor {
 
     fn restarted(&self, reason: RestartReason, restarts: u64, pid: Option<u32>) {
         if let Some(health) = &self.health {
-            health.player_restart(reason);
+            publish_restart(health, reason);
         }
         self.report.send_modify(|report| {
             report.restarts = restarts;
@@ -705,30 +703,4 @@ enum ScreenshotError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Picture(#[from] picture::PictureError),
-}
-
-/// The restart delay after `previous`: the first, then doubling, at most the cap.
-fn next_delay(previous: Duration, options: &SupervisorOptions) -> Duration {
-    if previous.is_zero() { options.restart_first } else { (previous * 2).min(options.restart_cap) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restart_delays_double_from_one_second_to_the_cap() {
-        let options = SupervisorOptions::new(
-            MpvOptions::new("/run/x"),
-            PathBuf::from("/h.png"),
-            PathBuf::from("/e.png"),
-        );
-        let mut delay = Duration::ZERO;
-        let mut seen = Vec::new();
-        for _ in 0..7 {
-            delay = next_delay(delay, &options);
-            seen.push(delay.as_secs());
-        }
-        assert_eq!(seen, [1, 2, 4, 8, 16, 30, 30]);
-    }
 }

@@ -278,6 +278,22 @@ mod tests {
         assert_eq!(version.unwrap(), json!("mpv 9"));
     }
 
+    /// A hung mpv is decided by the clock alone: a request it reads and never answers fails at
+    /// the IPC timeout, not before and not much after, on a paused clock (no real waiting).
+    #[tokio::test(start_paused = true)]
+    async fn a_request_never_answered_fails_at_the_ipc_timeout() {
+        let timeout = Duration::from_secs(5);
+        let (ipc, mut lines, _write) = pair(timeout);
+        let args = [json!("get_property"), json!("pid")];
+        let started = tokio::time::Instant::now();
+        let request = ipc.request(&args);
+        let (error, seen) = tokio::join!(request, next_request(&mut lines));
+        let took = started.elapsed();
+        assert_eq!(seen["command"], json!(["get_property", "pid"]), "mpv got the request");
+        assert!(matches!(error, Err(PlayerError::Timeout { .. })), "{error:?}");
+        assert!(took >= timeout && took <= timeout + Duration::from_millis(5), "{took:?}");
+    }
+
     #[tokio::test]
     async fn replies_are_matched_by_id_and_events_are_broadcast() {
         let (ipc, mut lines, mut write) = pair(Duration::from_secs(5));
