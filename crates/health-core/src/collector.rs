@@ -82,6 +82,7 @@ impl CollectError {
 ///     }
 /// }
 ///
+/// # #[cfg(feature = "exposition")]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let dir = std::env::temp_dir();
 /// let collectors: Vec<Box<dyn Collector>> = vec![Box::new(Spool { dir })];
@@ -94,6 +95,7 @@ impl CollectError {
 /// assert!(exposition.render().contains("my_kiosk_spool_files "));
 /// scheduler.shutdown(Duration::from_secs(1)).await;
 /// # }
+/// # #[cfg(not(feature = "exposition"))] fn main() {}
 /// ```
 #[async_trait]
 pub trait Collector: Send + Sync + 'static {
