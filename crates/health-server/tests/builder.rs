@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use health_core::{CollectError, Collector, MetricDesc, Schedule, Snapshot, Unit, async_trait};
-use health_server::config::{HealthConfig, Secret};
+use health_server::config::Secret;
 use health_server::{Exporter, ExporterError};
 use tokio::net::TcpListener;
-use util::{get, series};
+use util::{config, get, series};
 
 const RUNS: MetricDesc =
     MetricDesc::counter("door_runs_total", Unit::None, "Runs of the door check.");
@@ -45,14 +45,6 @@ impl Collector for Door {
         snapshot.counter(RUNS.name, runs).gauge(format!("door_{}_open", "front"), 1.0);
         Ok(snapshot)
     }
-}
-
-fn config() -> HealthConfig {
-    let mut config = HealthConfig::default();
-    config.network.enabled = false;
-    config.stream.enabled = false;
-    config.hardware.interval = Duration::from_secs(1);
-    config
 }
 
 /// The value of `series` once it appears and `until` holds for it.

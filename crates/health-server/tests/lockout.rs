@@ -12,22 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use health_server::Exporter;
-use health_server::config::HealthConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use util::{get, series};
+use util::{config, get, series};
 
 /// The longest a scrape may take while under attack.
 const SCRAPE_LIMIT: Duration = Duration::from_secs(1);
-
-fn config() -> HealthConfig {
-    let mut config = HealthConfig::default();
-    config.network.enabled = false;
-    config.stream.enabled = false;
-    config.hardware.interval = Duration::from_secs(1);
-    config
-}
 
 /// Raises the soft open-file limit to the hard one: about 1,200 descriptors are needed.
 fn raise_open_file_limit() {

@@ -7,15 +7,7 @@ use std::time::{Duration, Instant};
 use health_server::config::{HealthConfig, Secret};
 use health_server::{Exporter, ExporterError, METRICS_CONTENT_TYPE};
 use tokio::net::TcpListener;
-use util::{connect, get, series};
-
-fn config() -> HealthConfig {
-    let mut config = HealthConfig::default();
-    config.network.enabled = false;
-    config.stream.enabled = false;
-    config.hardware.interval = Duration::from_secs(1);
-    config
-}
+use util::{config, connect, get, series};
 
 async fn start(config: &HealthConfig) -> Exporter {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -47,10 +47,7 @@ fn pi5() -> PathBuf {
 
 /// Hardware on the Pi 5 fixture every second, network and stream off.
 fn config() -> HealthConfig {
-    let mut config = HealthConfig::default();
-    config.network.enabled = false;
-    config.stream.enabled = false;
-    config.hardware.interval = Duration::from_secs(1);
+    let mut config = util::config();
     config.hardware.sysfs_root = pi5().join("sys");
     config.hardware.procfs_root = pi5().join("proc");
     config.hardware.vcgencmd = VcgencmdSetting::Off;

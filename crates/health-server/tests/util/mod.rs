@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use health_server::config::HealthConfig;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
@@ -15,6 +16,15 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
+
+/// The hardware collector alone, every second: quick to start, needs nothing outside the machine.
+pub fn config() -> HealthConfig {
+    let mut config = HealthConfig::default();
+    config.network.enabled = false;
+    config.stream.enabled = false;
+    config.hardware.interval = Duration::from_secs(1);
+    config
+}
 
 /// One answer.
 #[derive(Debug)]
