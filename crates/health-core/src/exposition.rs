@@ -82,6 +82,15 @@ pub struct Exposition {
 struct Inner {
     namespace: String,
     sections: RwLock<Vec<Arc<Section>>>,
+    merged: Mutex<Merged>,
+}
+
+/// The whole text as of the sections' families it was merged from (compared by pointer: a
+/// section's families are replaced, never changed, when it publishes).
+#[derive(Debug, Default)]
+struct Merged {
+    sections: Vec<Arc<[Family]>>,
+    text: Arc<str>,
 }
 
 /// Descriptions by short name, with the full (namespaced) name.
@@ -121,7 +130,11 @@ impl Exposition {
             return Err(ExpositionError::InvalidNamespace(namespace.to_owned()));
         }
         let exposition = Self {
-            inner: Arc::new(Inner { namespace: namespace.to_owned(), sections: RwLock::default() }),
+            inner: Arc::new(Inner {
+                namespace: namespace.to_owned(),
+                sections: RwLock::default(),
+                merged: Mutex::default(),
+            }),
         };
         exposition.register(SELF_SECTION, crate::self_metrics::DESCRIPTIONS)?;
         Ok(exposition)
@@ -243,22 +256,31 @@ impl Exposition {
 
     /// The Prometheus text exposition (format 0.0.4) of the last published snapshots.
     pub fn render(&self) -> String {
-        let mut out = Vec::with_capacity(16 * 1024);
-        self.render_to(&mut out);
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        self.text().to_string()
     }
 
     /// Appends the text exposition to `out`.
-    ///
-    /// Each section is formatted and sorted once per publish and the families reused by every
-    /// scrape until the next, so a scrape costs a merge by name and a copy, however many clients
-    /// ask.
     pub fn render_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.text().as_bytes());
+    }
+
+    /// The text exposition, shared: what `/metrics` serves without copying it.
+    ///
+    /// Each section is formatted and sorted once per publish, and the sections merged by name
+    /// once per change of any of them; every scrape in between gets the same text, so a scrape
+    /// costs a lock per section and a reference count, however many clients ask.
+    pub fn text(&self) -> Arc<str> {
         let sections: Vec<Arc<Section>> =
             self.inner.sections.read().unwrap_or_else(PoisonError::into_inner).clone();
         let rendered: Vec<Arc<[Family]>> = sections.iter().map(|s| s.rendered()).collect();
-        order::merge(&rendered, out);
+        let mut merged = self.inner.merged.lock().unwrap_or_else(PoisonError::into_inner);
+        let unchanged = merged.sections.len() == rendered.len()
+            && merged.sections.iter().zip(&rendered).all(|(was, is)| Arc::ptr_eq(was, is));
+        if !unchanged {
+            let text: Arc<str> = order::merge(&rendered).into();
+            *merged = Merged { sections: rendered, text };
+        }
+        Arc::clone(&merged.text)
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -179,8 +180,18 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.exposition.render();
+    let body = Bytes::from_owner(SharedText(state.exposition.text()));
     ([(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE))], body).into_response()
+}
+
+/// The exposition's shared text as a response body: every scrape between two publishes sends
+/// the same bytes, never a copy.
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 #[derive(Serialize)]

@@ -46,17 +46,17 @@ pub(super) fn families(text: &str) -> Vec<Family> {
     families
 }
 
-/// Appends the families of every section to `out`, by name across sections.
-pub(super) fn merge(sections: &[Arc<[Family]>], out: &mut Vec<u8>) {
+/// The families of every section as one text, by name across sections.
+pub(super) fn merge(sections: &[Arc<[Family]>]) -> String {
     let mut all: Vec<&Family> = sections.iter().flat_map(|s| s.iter()).collect();
     // Each section is sorted already and names are unique across sections (checked at
     // registration), so this is a merge of a few dozen references.
     all.sort_by(|a, b| a.name.cmp(&b.name));
-    let len: usize = all.iter().map(|f| f.text.len()).sum();
-    out.reserve(len);
+    let mut out = String::with_capacity(all.iter().map(|f| f.text.len()).sum());
     for family in all {
-        out.extend_from_slice(family.text.as_bytes());
+        out.push_str(&family.text);
     }
+    out
 }
 
 /// A family being cut out of a section's text.
@@ -185,9 +185,7 @@ mod tests {
     use super::*;
 
     fn sorted(text: &str) -> String {
-        let mut out = Vec::new();
-        merge(&[families(text).into()], &mut out);
-        String::from_utf8(out).unwrap()
+        merge(&[families(text).into()])
     }
 
     #[test]
@@ -243,10 +241,8 @@ mod tests {
     fn sections_merge_by_family_name() {
         let one: Arc<[Family]> = families("# TYPE c gauge\nc 1\n\n# TYPE a gauge\na 1\n\n").into();
         let two: Arc<[Family]> = families("# TYPE b gauge\nb 1\n\n").into();
-        let mut out = Vec::new();
-        merge(&[one, two], &mut out);
-        let names: Vec<&str> =
-            std::str::from_utf8(&out).unwrap().lines().filter_map(comment_name).collect();
+        let out = merge(&[one, two]);
+        let names: Vec<&str> = out.lines().filter_map(comment_name).collect();
         assert_eq!(names, ["a", "b", "c"]);
     }
 }

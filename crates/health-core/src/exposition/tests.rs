@@ -127,3 +127,25 @@ fn the_exposition_is_sorted_across_sections() {
         ]
     );
 }
+
+#[test]
+fn scrapes_share_one_text_until_a_section_changes() {
+    let exposition = exposition(["probes", "others"]);
+    let first = exposition.text();
+    assert!(Arc::ptr_eq(&first, &exposition.text()), "nothing published: the same text");
+
+    let mut changed = others();
+    changed.gauge(ALPHA.name, 4.0);
+    exposition.publish("others", changed);
+    let published = exposition.text();
+    assert!(published.contains("vimeo_monitor_alpha_bytes 4\n"), "{published}");
+    assert!(!Arc::ptr_eq(&first, &published), "a publish makes a new text");
+
+    exposition.unregister("others");
+    let unregistered = exposition.text();
+    assert!(!unregistered.contains("alpha_bytes"), "{unregistered}");
+    exposition.register("others", &[ZETA, ALPHA]).unwrap();
+    exposition.publish("others", others());
+    assert!(exposition.text().contains("vimeo_monitor_alpha_bytes 3\n"));
+    assert_eq!(exposition.render(), &*exposition.text());
+}
