@@ -29,7 +29,7 @@ pub(crate) enum Picture {
     None,
     /// A screenshot taken at this Unix time.
     #[cfg_attr(
-        not(any(feature = "script", test)),
+        not(feature = "script"),
         expect(dead_code, reason = "only the kiosk's own handle carries screenshots")
     )]
     Taken(f64),
