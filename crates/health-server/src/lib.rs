@@ -26,6 +26,7 @@ mod http;
 mod page;
 pub mod push;
 mod reference;
+pub mod remote_write;
 mod screen;
 mod serve;
 

