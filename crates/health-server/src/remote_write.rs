@@ -6,6 +6,11 @@
 //! goes to every endpoint, each at its own pace, so a backup receiver that is down does not
 //! hold back the primary.
 
+pub mod collector;
+mod setup;
+
+pub(crate) use setup::Running;
+
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 

@@ -205,6 +205,7 @@ mod tests {
                 ("stream_playlist", true),
                 ("script", false),
                 ("push", false),
+                ("remote_write", false),
                 ("aardvark", true),
                 ("acme_doors", true),
             ]
