@@ -5,6 +5,18 @@
 //! [`Delivery`] owns one bounded queue and one sender task per [`Endpoint`]: every [`Batch`]
 //! goes to every endpoint, each at its own pace, so a backup receiver that is down does not
 //! hold back the primary.
+//!
+//! - [`wire`]: the `WriteRequest` protobuf, block snappy, the headers.
+//! - `queue`: per endpoint, bounded by samples and by estimated bytes, oldest dropped first.
+//! - `send` and `retry`: one `POST` and what its answer means; capped exponential backoff with
+//!   jitter, `Retry-After` honoured up to the cap.
+//! - `sender`: the task per endpoint that sends while samples wait.
+//! - `persist`: the queue on disk across restarts and power cuts, written only when samples
+//!   wait undelivered (SD cards wear).
+//!
+//! What it costs, by default ([`DeliveryOptions::new`]): memory for at most 100,000 queued
+//! samples per endpoint (about 1 h of 400 series every 15 s; 32 bytes each plus their label
+//! sets, which are shared); with the receiver up, one request per collection and no disk write.
 
 pub mod collector;
 mod setup;
@@ -15,6 +27,17 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Secret;
+
+mod delivery;
+mod labels;
+mod persist;
+mod queue;
+mod retry;
+mod send;
+mod sender;
+pub mod wire;
+
+pub use delivery::Delivery;
 
 /// One series and its samples.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +106,9 @@ pub struct DeliveryOptions {
     pub timeout: Duration,
     /// Queue cap per endpoint, in samples (the oldest are dropped first).
     pub max_samples: usize,
-    /// Queue cap per endpoint, in bytes (an estimate, see the queue).
+    /// Queue cap per endpoint, in bytes, estimated per sample as 32 bytes plus its label set as
+    /// if it were not shared (each name and value, plus 4): an upper bound of the memory, since
+    /// equal label sets are kept once.
     pub max_bytes: usize,
     /// A request never carries more samples than this.
     pub max_samples_per_request: usize,
@@ -91,19 +116,29 @@ pub struct DeliveryOptions {
     pub backoff: (Duration, Duration),
     /// `None`: the queue lives in memory only.
     pub persist: Option<Persist>,
+    /// With `persist`: how long samples wait undelivered before the queue is written to disk,
+    /// and then how often it is rewritten while they keep waiting. Each write is the whole
+    /// file (at most `persist.max_bytes`): a 1 h outage at the default 5 min costs 12 writes;
+    /// a receiver that takes every request costs none.
+    pub persist_interval: Duration,
 }
 
 impl DeliveryOptions {
-    /// `endpoints` with the defaults.
+    /// `endpoints` with the defaults: a 10 s request timeout; a queue of at most 100,000
+    /// samples or 32 MiB (estimated, see `max_bytes`) per endpoint; 2,000 samples per request
+    /// (Prometheus' own sender sends at most 2,000, and a receiver's body limit is far above
+    /// the ~40 kB that makes); retries after 0.5 s doubling up to 30 s; memory only; with
+    /// persistence, a write after 5 min of undelivered samples.
     pub fn new(endpoints: Vec<Endpoint>) -> Self {
         Self {
             endpoints,
             timeout: Duration::from_secs(10),
-            max_samples: 500_000,
-            max_bytes: 64 << 20,
+            max_samples: 100_000,
+            max_bytes: 32 << 20,
             max_samples_per_request: 2_000,
             backoff: (Duration::from_millis(500), Duration::from_secs(30)),
             persist: None,
+            persist_interval: Duration::from_secs(300),
         }
     }
 }
@@ -139,53 +174,15 @@ pub enum RemoteWriteError {
     /// The HTTP client could not be built (no TLS roots, say).
     #[error("cannot build the HTTP client for remote_write: {0}")]
     Client(#[from] reqwest::Error),
-}
-
-/// The running senders: a cheap handle.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    urls: Vec<String>,
-}
-
-impl Delivery {
-    /// Starts one sender task per endpoint (needs a tokio runtime) after loading its persisted
-    /// queue.
-    pub fn start(options: DeliveryOptions) -> Result<Self, RemoteWriteError> {
-        Ok(Self {
-            urls: options
-                .endpoints
-                .iter()
-                .map(|e| health_core::redact::url(e.url.as_str()))
-                .collect(),
-        })
-    }
-
-    /// Queues `batch` for every endpoint. Never blocks, never fails: a full queue drops its
-    /// oldest samples (counted).
-    pub fn enqueue(&self, batch: Batch) {
-        drop(batch);
-    }
-
-    /// One per endpoint, in the order given.
-    pub fn stats(&self) -> Vec<EndpointStats> {
-        self.urls
-            .iter()
-            .map(|url| EndpointStats {
-                url: url.clone(),
-                samples_sent: 0,
-                samples_retried: 0,
-                samples_rejected: 0,
-                samples_overflowed: 0,
-                queue_samples: 0,
-                queue_bytes: 0,
-                oldest_queued_ms: None,
-                last_success: None,
-            })
-            .collect()
-    }
-
-    /// Sends what it can until `deadline`, then persists the rest (with `persist`) and stops.
-    pub async fn shutdown(self, deadline: Duration) {
-        let _ = deadline;
-    }
+    /// The directory for the queue files cannot be created.
+    #[error("remote_write queue directory {} (under HEALTH_STATE_DIR): cannot create it: {source}", dir.display())]
+    PersistDir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// [`Delivery::start`] was called outside a tokio runtime.
+    #[error("remote_write needs a tokio runtime to start its senders in")]
+    NoRuntime,
 }
