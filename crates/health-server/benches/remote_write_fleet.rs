@@ -197,9 +197,11 @@ async fn fleet(kiosks: usize, window: Duration, interval: Duration, outage: Dura
     let stopped_ms = unix_ms();
     *outage_window.lock().await = (stopped_ms - 30_000, i64::MAX);
     prometheus.terminate().await;
+    println!("receiver stopped at {:.0} s", started.elapsed().as_secs_f64());
     tokio::time::sleep(outage).await;
     prometheus = Prometheus::start(dir.path(), Some(addr)).await;
     let restarted_ms = unix_ms();
+    println!("receiver ready again at {:.0} s", started.elapsed().as_secs_f64());
     // Samples sent up to 30 s after the restart may wait for the backlog: left out of the delay.
     *outage_window.lock().await = (stopped_ms - 30_000, restarted_ms + 30_000);
     tokio::time::sleep(window.saturating_sub(started.elapsed())).await;
@@ -389,8 +391,19 @@ impl Prometheus {
     }
 
     /// `prometheus_tsdb_head_samples_appended_total`, every `type` summed, from its /metrics.
+    /// A busy Prometheus (replaying its WAL, taking the fleet's backlog) is given a minute.
     async fn appended(&self) -> u64 {
-        let (_, text) = get(self.addr, "/metrics").await.expect("Prometheus's /metrics");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let text = loop {
+            match get(self.addr, "/metrics").await {
+                Ok((200, text)) => break text,
+                answer if Instant::now() > deadline => {
+                    eprintln!("Prometheus's /metrics: {answer:?}; counted as 0");
+                    return 0;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
         text.lines()
             .filter(|l| l.starts_with("prometheus_tsdb_head_samples_appended_total"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())

@@ -346,7 +346,9 @@ impl Exporter {
             }
         };
         if let Err(error) = applied {
-            fresh.flatten().map(Running::retire);
+            if let Some(fresh) = fresh.flatten() {
+                fresh.retire();
+            }
             return Err(error.into());
         }
         if let Some(fresh) = fresh

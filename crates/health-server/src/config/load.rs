@@ -276,49 +276,54 @@ fn remote_write_auth_rules(given: &BTreeMap<String, Given>) -> Vec<ConfigProblem
     const PASSWORD_FILE: &str = "remote_write.password_file";
     let mut problems = Vec::new();
     let set = |key: &str| given.get(key).filter(|g| g.ok);
-    let setting = |key: &str| settings().iter().find(|s| s.toml_key() == key);
-    let mut blame = |key: &str, why: &dyn Fn(&Given, &dyn Fn(&str) -> String) -> String| {
-        if let (Some(given), Some(s)) = (set(key), setting(key)) {
-            let name =
-                |other: &str| setting(other).map(|o| o.key_in(&given.origin)).unwrap_or_default();
-            problems.push(given.problem(s, why(given, &name)));
-        }
-    };
     for (value, file) in [(TOKEN, TOKEN_FILE), (PASSWORD, PASSWORD_FILE)] {
         if set(value).is_some() && set(file).is_some() {
-            blame(file, &|_, name| {
+            problems.extend(blame_setting(given, file, |name| {
                 format!("expected only one of {} and {}", name(value), name(file))
-            });
+            }));
         }
     }
     let bearer = [TOKEN, TOKEN_FILE].into_iter().find(|k| set(k).is_some());
     let basic = [USER, PASSWORD, PASSWORD_FILE].into_iter().find(|k| set(k).is_some());
     if let (Some(bearer), Some(_)) = (bearer, basic) {
-        blame(bearer, &|_, name| {
+        problems.extend(blame_setting(given, bearer, |name| {
             format!(
                 "expected either a bearer token or basic authentication ({} with {}), not both",
                 name(USER),
                 name(PASSWORD)
             )
-        });
+        }));
     } else if set(USER).is_some()
         && basic.is_some()
         && set(PASSWORD).or(set(PASSWORD_FILE)).is_none()
     {
-        blame(USER, &|_, name| {
+        problems.extend(blame_setting(given, USER, |name| {
             format!(
                 "expected a password with it: set {} or {}",
                 name(PASSWORD),
                 name(PASSWORD_FILE)
             )
-        });
+        }));
     } else if set(USER).is_none() && basic.is_some() {
         let key = basic.unwrap_or(PASSWORD);
-        blame(key, &|_, name| {
+        problems.extend(blame_setting(given, key, |name| {
             format!("expected {} with it: basic authentication needs a user", name(USER))
-        });
+        }));
     }
     problems
+}
+
+/// The problem with the setting at `key` (when it was given and parsed): `why` words what is
+/// expected, naming other settings as the user's layer writes them.
+fn blame_setting(
+    given: &BTreeMap<String, Given>,
+    key: &str,
+    why: impl Fn(&dyn Fn(&str) -> String) -> String,
+) -> Option<ConfigProblem> {
+    let setting = |key: &str| settings().iter().find(|s| s.toml_key() == key);
+    let (entry, blamed) = (given.get(key).filter(|g| g.ok)?, setting(key)?);
+    let name = |other: &str| setting(other).map(|o| o.key_in(&entry.origin)).unwrap_or_default();
+    Some(entry.problem(blamed, why(&name)))
 }
 
 /// The value as the user wrote it in its layer, for messages; a secret never shows.

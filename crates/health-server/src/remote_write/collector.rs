@@ -231,7 +231,8 @@ mod tests {
 
     #[test]
     fn job_and_instance_default_and_external_labels_may_replace_them() {
-        let cases: [(&[(&str, &str)], &[(&str, &str)]); 3] = [
+        type Pairs = &'static [(&'static str, &'static str)];
+        let cases: [(Pairs, Pairs); 3] = [
             (&[], &[("job", "vimeo-monitor"), ("instance", "pi-7")]),
             (
                 &[("kiosk", "hall-a"), ("site", "berlin")],

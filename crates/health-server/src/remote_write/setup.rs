@@ -86,3 +86,47 @@ impl Running {
         self.delivery.shutdown(deadline).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Secret, SignedUrl};
+
+    fn config(url: &str) -> HealthConfig {
+        let mut config = HealthConfig::default();
+        config.remote_write.urls = vec![SignedUrl::new(url)];
+        config
+    }
+
+    #[test]
+    fn only_the_delivery_settings_replace_the_delivery() {
+        let base = config("https://rw.example/api/v1/write");
+        let wanted = options(&base).expect("a URL turns it on");
+        assert_eq!(wanted.endpoints.len(), 1);
+        assert_eq!(wanted.max_bytes, 8_000_000);
+        assert!(wanted.persist.is_none(), "no SD-card writes unless asked");
+        assert_eq!(options(&HealthConfig::default()), None);
+
+        // The collector's settings: the same delivery, its queue kept.
+        let mut collector_side = base.clone();
+        collector_side.remote_write.interval = Duration::from_secs(60);
+        collector_side.remote_write.labels = vec![("kiosk".to_owned(), "hall-a".to_owned())];
+        assert_eq!(options(&collector_side), Some(wanted.clone()));
+
+        // The delivery's: a new one.
+        let mut changes: Vec<HealthConfig> = Vec::new();
+        changes.push(config("https://other.example/api/v1/write"));
+        let mut token = base.clone();
+        token.remote_write.bearer_token = Some(Secret::new("rotated"));
+        changes.push(token);
+        let mut persist = base;
+        persist.remote_write.persist = true;
+        persist.state_dir = Some("/var/lib/vimeo-monitor".into());
+        changes.push(persist.clone());
+        for changed in &changes {
+            assert_ne!(options(changed).as_ref(), Some(&wanted));
+        }
+        let persisted = options(&persist).and_then(|o| o.persist).expect("persist");
+        assert_eq!(persisted.dir, std::path::PathBuf::from("/var/lib/vimeo-monitor/remote_write"));
+    }
+}
