@@ -74,13 +74,23 @@ pub enum Auth {
     },
 }
 
-/// One receiver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One receiver. `Debug` shows the URL through [`health_core::redact::url`] (a query string
+/// may carry a tenant's key).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// Where to `POST`; no credentials in it (they are in `auth`).
     pub url: reqwest::Url,
     /// How to authenticate.
     pub auth: Auth,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &health_core::redact::url(self.url.as_str()))
+            .field("auth", &self.auth)
+            .finish()
+    }
 }
 
 /// Where the queue survives a restart or a power cut.
@@ -180,4 +190,21 @@ pub enum RemoteWriteError {
     /// [`Delivery::start`] was called outside a tokio runtime.
     #[error("remote_write needs a tokio runtime to start its senders in")]
     NoRuntime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Auth, Endpoint};
+    use crate::config::Secret;
+
+    #[test]
+    fn an_endpoint_prints_without_secrets() {
+        let endpoint = Endpoint {
+            url: "https://mimir.example/api/v1/push?key=abc".parse().unwrap(),
+            auth: Auth::Basic { username: "kiosk".into(), password: Secret::new("pa55") },
+        };
+        let printed = format!("{endpoint:?}");
+        assert!(!printed.contains("abc") && !printed.contains("pa55"), "{printed}");
+        assert!(printed.contains("https://mimir.example/api/v1/push"), "{printed}");
+    }
 }
