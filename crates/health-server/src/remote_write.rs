@@ -131,9 +131,9 @@ pub struct DeliveryOptions {
 impl DeliveryOptions {
     /// `endpoints` with the defaults: a 10 s request timeout; a queue of at most 100,000
     /// samples or 32 MiB (estimated, see `max_bytes`) per endpoint; 2,000 samples per request
-    /// (Prometheus' own sender sends at most 2,000, and a receiver's body limit is far above
-    /// the ~40 kB that makes); retries after 0.5 s doubling up to 30 s; memory only; with
-    /// persistence, a write after 5 min of undelivered samples.
+    /// (as Prometheus' own sender: a few tens of kB on the wire, far below receivers' limits);
+    /// retries after 0.5 s doubling up to 30 s; memory only; with persistence, a write after
+    /// 5 min of undelivered samples.
     pub fn new(endpoints: Vec<Endpoint>) -> Self {
         Self {
             endpoints,

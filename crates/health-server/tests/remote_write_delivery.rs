@@ -409,6 +409,27 @@ mod remote_write {
     }
 
     #[tokio::test]
+    async fn remote_write_gives_each_endpoint_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Receiver::start(listener, vec![], Reply::status(503));
+        let tenant = |name: &str| Endpoint {
+            url: receiver.url("write"),
+            auth: Auth::Bearer(Secret::new(name)),
+        };
+        let mut options = options(vec![tenant("a"), tenant("b"), endpoint(receiver.url("other"))]);
+        options.persist = Some(Persist { dir: dir.path().to_owned(), max_bytes: 1 << 20 });
+        let delivery = Delivery::start(options.clone()).unwrap();
+        delivery.enqueue(batch(0, &["a"]));
+        delivery.enqueue(batch(1, &["a"]));
+        delivery.shutdown(Duration::from_millis(300)).await;
+        assert_eq!(files(dir.path()).len(), 3);
+        let delivery = Delivery::start(options).unwrap();
+        assert!(delivery.stats().iter().all(|s| s.queue_samples == 2), "{:?}", delivery.stats());
+        delivery.shutdown(Duration::from_millis(300)).await;
+    }
+
+    #[tokio::test]
     async fn remote_write_caps_the_file_and_ignores_a_corrupt_one() {
         let dir = tempfile::tempdir().unwrap();
         let addr = closed_port().await;
@@ -459,13 +480,13 @@ mod remote_write {
         let receiver = Receiver::start(listener, vec![], Reply::status(200));
         let mut options = options(vec![endpoint(receiver.url("write"))]);
         options.persist = Some(Persist { dir: dir.path().to_owned(), max_bytes: 1 << 20 });
-        options.persist_interval = Duration::from_millis(200);
+        options.persist_interval = Duration::from_millis(500);
         let delivery = Delivery::start(options).unwrap();
 
-        // Receiver up: ten intervals of collections, and never a file.
+        // Receiver up: three intervals of collections, and never a file.
         for step in 0..50 {
             delivery.enqueue(batch(step, &["a", "b"]));
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(30)).await;
             assert!(files(dir.path()).is_empty(), "a write while the queue drains");
         }
         // Receiver failing: the file appears after an interval or two.
