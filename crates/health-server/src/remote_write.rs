@@ -158,7 +158,8 @@ pub struct EndpointStats {
     pub samples_sent: u64,
     /// In requests that failed and will be retried (5xx, 429, network).
     pub samples_retried: u64,
-    /// Dropped: the receiver refused them (other 4xx), never retried.
+    /// Dropped: the receiver refused them (other 4xx), never retried. Counted per request: a
+    /// receiver refuses a whole request for one bad sample (Prometheus rolls it back).
     pub samples_rejected: u64,
     /// Dropped: the queue was full (oldest first).
     pub samples_overflowed: u64,
