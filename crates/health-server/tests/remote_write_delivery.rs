@@ -501,6 +501,26 @@ mod remote_write {
     }
 
     #[tokio::test]
+    async fn remote_write_shutdown_sends_what_is_queued_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let receiver = Receiver::ok().await;
+        let mut options = options(vec![endpoint(receiver.url("write"))]);
+        options.persist = Some(Persist { dir: dir.path().to_owned(), max_bytes: 1 << 20 });
+        let delivery = Delivery::start(options).unwrap();
+        let names: Vec<String> = (0..500).map(|i| format!("metric_{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for step in 0..10 {
+            delivery.enqueue(batch(step, &names));
+        }
+        let stats = delivery.clone();
+        delivery.shutdown(Duration::from_secs(2)).await;
+        assert_eq!(only(&stats).samples_sent, 5000);
+        assert_eq!(receiver.delivered().values().flatten().count(), 5000);
+        assert!(receiver.received().len() >= 3, "at most 2,000 samples per request");
+        assert!(files(dir.path()).is_empty(), "nothing left to save");
+    }
+
+    #[tokio::test]
     async fn remote_write_shutdown_keeps_its_deadline_with_a_receiver_that_never_answers() {
         let dir = tempfile::tempdir().unwrap();
         // Accepts connections and reads nothing, answers nothing.
