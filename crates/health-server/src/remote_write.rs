@@ -79,13 +79,23 @@ pub enum Auth {
     },
 }
 
-/// One receiver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One receiver. `Debug` shows the URL through [`health_core::redact::url`] (a query string
+/// may carry a tenant's key).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// Where to `POST`; no credentials in it (they are in `auth`).
     pub url: reqwest::Url,
     /// How to authenticate.
     pub auth: Auth,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &health_core::redact::url(self.url.as_str()))
+            .field("auth", &self.auth)
+            .finish()
+    }
 }
 
 /// Where the queue survives a restart or a power cut.
@@ -126,9 +136,9 @@ pub struct DeliveryOptions {
 impl DeliveryOptions {
     /// `endpoints` with the defaults: a 10 s request timeout; a queue of at most 100,000
     /// samples or 32 MiB (estimated, see `max_bytes`) per endpoint; 2,000 samples per request
-    /// (Prometheus' own sender sends at most 2,000, and a receiver's body limit is far above
-    /// the ~40 kB that makes); retries after 0.5 s doubling up to 30 s; memory only; with
-    /// persistence, a write after 5 min of undelivered samples.
+    /// (as Prometheus' own sender: a few tens of kB on the wire, far below receivers' limits);
+    /// retries after 0.5 s doubling up to 30 s; memory only; with persistence, a write after
+    /// 5 min of undelivered samples.
     pub fn new(endpoints: Vec<Endpoint>) -> Self {
         Self {
             endpoints,
@@ -153,7 +163,8 @@ pub struct EndpointStats {
     pub samples_sent: u64,
     /// In requests that failed and will be retried (5xx, 429, network).
     pub samples_retried: u64,
-    /// Dropped: the receiver refused them (other 4xx), never retried.
+    /// Dropped: the receiver refused them (other 4xx), never retried. Counted per request: a
+    /// receiver refuses a whole request for one bad sample (Prometheus rolls it back).
     pub samples_rejected: u64,
     /// Dropped: the queue was full (oldest first).
     pub samples_overflowed: u64,
@@ -185,4 +196,21 @@ pub enum RemoteWriteError {
     /// [`Delivery::start`] was called outside a tokio runtime.
     #[error("remote_write needs a tokio runtime to start its senders in")]
     NoRuntime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Auth, Endpoint};
+    use crate::config::Secret;
+
+    #[test]
+    fn an_endpoint_prints_without_secrets() {
+        let endpoint = Endpoint {
+            url: "https://mimir.example/api/v1/push?key=abc".parse().unwrap(),
+            auth: Auth::Basic { username: "kiosk".into(), password: Secret::new("pa55") },
+        };
+        let printed = format!("{endpoint:?}");
+        assert!(!printed.contains("abc") && !printed.contains("pa55"), "{printed}");
+        assert!(printed.contains("https://mimir.example/api/v1/push"), "{printed}");
+    }
 }

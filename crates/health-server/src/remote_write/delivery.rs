@@ -2,6 +2,7 @@
 //! once (label sets normalised and shared) and gives them to every endpoint's queue; the
 //! endpoints' tasks do the rest.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -53,12 +54,20 @@ impl Delivery {
         let mut interner = Interner::default();
         let mut endpoints = Vec::new();
         let mut tasks = Vec::new();
+        let mut file_keys = HashSet::new();
         for endpoint in options.endpoints {
             let url = redact::url(endpoint.url.as_str());
             let mut queue = Queue::new(options.max_samples, options.max_bytes);
+            // The same URL twice (two tenants told apart by their credentials) gets two files.
+            let mut key = endpoint.url.to_string();
+            for n in 2.. {
+                if file_keys.insert(key.clone()) {
+                    break;
+                }
+                key = format!("{}#{n}", endpoint.url);
+            }
             let file = options.persist.as_ref().map(|persist| {
-                let mut file =
-                    QueueFile::new(&persist.dir, endpoint.url.as_str(), persist.max_bytes);
+                let mut file = QueueFile::new(&persist.dir, &key, persist.max_bytes);
                 load(&mut file, &mut queue, &mut interner, &url);
                 file
             });

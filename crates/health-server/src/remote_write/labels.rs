@@ -66,7 +66,8 @@ mod tests {
 
     #[test]
     fn normalising_sorts_and_drops_empty_values_and_repeated_names() {
-        let table: &[(&[(&str, &str)], &[(&str, &str)])] = &[
+        type Pairs = &'static [(&'static str, &'static str)];
+        let table: &[(Pairs, Pairs)] = &[
             (
                 &[("b", "1"), ("__name__", "up"), ("a", "2")],
                 &[("__name__", "up"), ("a", "2"), ("b", "1")],
