@@ -99,7 +99,7 @@ fn every_boolean_setting_rejects_a_non_boolean() {
         .filter(|s| matches!(s.field, Field::Bool(_)))
         .map(|s| s.env_name())
         .collect();
-    assert_eq!(booleans.len(), 8, "{booleans:?}");
+    assert_eq!(booleans.len(), 9, "{booleans:?}");
     for name in booleans {
         assert_eq!(
             only_problem(&from_env(&[(name.as_str(), "maybe")])),
