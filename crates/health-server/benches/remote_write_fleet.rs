@@ -47,7 +47,7 @@ const JOB: &str = "rw-bench";
 /// Linux reports /proc/PID/stat times in USER_HZ, 100 per second on every architecture.
 const TICKS_PER_SECOND: f64 = 100.0;
 /// Concurrent delay probes.
-const PROBES: usize = 8;
+const PROBES: usize = 32;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -393,9 +393,9 @@ impl Prometheus {
     /// `prometheus_tsdb_head_samples_appended_total`, every `type` summed, from its /metrics.
     /// A busy Prometheus (replaying its WAL, taking the fleet's backlog) is given a minute.
     async fn appended(&self) -> u64 {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         let text = loop {
-            match get(self.addr, "/metrics").await {
+            match get_within(self.addr, "/metrics", Duration::from_secs(60)).await {
                 Ok((200, text)) => break text,
                 answer if Instant::now() > deadline => {
                     eprintln!("Prometheus's /metrics: {answer:?}; counted as 0");
@@ -456,6 +456,15 @@ fn encode(text: &str) -> String {
 
 /// GET over a fresh loopback connection: status and body, within 10 s.
 async fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    get_within(addr, path, Duration::from_secs(10)).await
+}
+
+/// The same within `limit` (a loaded Prometheus answers its own /metrics slowly).
+async fn get_within(
+    addr: SocketAddr,
+    path: &str,
+    limit: Duration,
+) -> std::io::Result<(u16, String)> {
     let fetch = async {
         let stream = TcpStream::connect(addr).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -471,7 +480,7 @@ async fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
         let body = response.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    tokio::time::timeout(Duration::from_secs(10), fetch)
+    tokio::time::timeout(limit, fetch)
         .await
         .unwrap_or_else(|_| Err(std::io::Error::other("timed out")))
 }
