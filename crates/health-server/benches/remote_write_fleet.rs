@@ -425,10 +425,7 @@ impl Prometheus {
 /// The values of an instant query's result vector.
 async fn query_values(addr: SocketAddr, promql: &str) -> Vec<f64> {
     let path = format!("/api/v1/query?query={}", encode(promql));
-    let (status, body) = match get(addr, &path).await {
-        Ok(answer) => answer,
-        Err(_) => return Vec::new(),
-    };
+    let Ok((status, body)) = get(addr, &path).await else { return Vec::new() };
     if status != 200 {
         // A probe during the outage gets 503 or nothing: not worth a line each.
         if status != 503 {
