@@ -102,18 +102,37 @@ impl Prometheus {
     /// Starts `/usr/bin/prometheus` with `dir/prometheus.yml`, retrying if another process takes
     /// the port first; waits until it is ready.
     pub async fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[], None).await
+    }
+
+    /// A remote-write receiver (`--web.enable-remote-write-receiver`, nothing scraped) with its
+    /// data in `dir/data`; on `addr` when given (a restart keeps its senders' URL), else on a
+    /// free port.
+    pub async fn start_receiver(dir: &Path, addr: Option<SocketAddr>) -> Self {
+        std::fs::write(dir.join("prometheus.yml"), "global:\n  scrape_interval: 15s\n").unwrap();
+        Self::start_with(dir, &["--web.enable-remote-write-receiver"], addr).await
+    }
+
+    /// [`start`](Self::start) with `extra` arguments, on `addr` when given.
+    pub async fn start_with(dir: &Path, extra: &[&str], addr: Option<SocketAddr>) -> Self {
         let log = dir.join("prometheus.log");
         for _ in 0..5 {
-            let port =
-                std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let api = SocketAddr::from(([127, 0, 0, 1], port));
+            let api = addr.unwrap_or_else(|| {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port();
+                SocketAddr::from(([127, 0, 0, 1], port))
+            });
             let mut child = Command::new(tool("prometheus"))
                 .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
                 .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
                 .arg(format!("--web.listen-address={api}"))
+                .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
+                .stderr(std::fs::File::options().create(true).append(true).open(&log).unwrap())
                 .kill_on_drop(true)
                 .spawn()
                 .expect("start prometheus");
@@ -128,8 +147,24 @@ impl Prometheus {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             let _ = child.kill().await;
+            if addr.is_some() {
+                // The port was asked for: give its previous owner a moment to let go.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
         }
         panic!("prometheus did not start:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+
+    /// Stops it as systemd does (SIGTERM, so it closes its database cleanly) and reaps it;
+    /// SIGKILL after 10 s.
+    pub async fn terminate(mut self) {
+        if let Some(pid) = self.child.id() {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid"));
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_err() {
+            self.child.kill().await.expect("kill prometheus");
+        }
     }
 
     /// GETs an API path and parses the JSON answer, whatever its HTTP status.

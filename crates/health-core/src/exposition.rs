@@ -282,6 +282,27 @@ impl Exposition {
         }
         Arc::clone(&merged.text)
     }
+
+    /// Every series [`render`](Self::render) shows, as values: what a scrape would store, for a
+    /// program that sends the figures elsewhere (remote-write) without parsing the text again.
+    /// Histograms come as their `_bucket{le}`, `_sum` and `_count` series, in the text's order.
+    pub fn series(&self) -> Vec<ExposedSeries> {
+        let sections: Vec<Arc<Section>> =
+            self.inner.sections.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let rendered: Vec<Arc<[Family]>> = sections.iter().map(|s| s.rendered()).collect();
+        order::series(&rendered)
+    }
+}
+
+/// One series of the exposition as values ([`Exposition::series`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposedSeries {
+    /// The full metric name, namespace and `_bucket`/`_sum`/`_count` suffix included.
+    pub name: String,
+    /// Its labels as the text writes them (unescaped), `le` included for a bucket.
+    pub labels: Vec<(String, String)>,
+    /// Its value (`NaN` and the infinities as such).
+    pub value: f64,
 }
 
 impl Section {

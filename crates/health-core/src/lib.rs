@@ -44,7 +44,7 @@ pub use async_trait::async_trait;
 pub use collector::{CollectError, Collector, Schedule};
 pub use describe::{MetricDesc, MetricKind, Unit};
 #[cfg(feature = "exposition")]
-pub use exposition::{Exposition, ExpositionError};
+pub use exposition::{ExposedSeries, Exposition, ExpositionError};
 pub use roots::Roots;
 #[cfg(feature = "exposition")]
 pub use scheduler::{Scheduler, SchedulerBuilder};

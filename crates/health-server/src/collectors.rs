@@ -13,6 +13,7 @@
 mod hardware;
 mod network;
 mod push;
+mod remote_write;
 mod script;
 mod stream;
 
@@ -24,8 +25,14 @@ use crate::compose::{Composition, Inputs};
 use crate::config::HealthConfig;
 
 /// Every collector, in the order they are built, catalogued and shown.
-pub(crate) const COLLECTORS: &[CollectorEntry] =
-    &[hardware::ENTRY, network::ENTRY, stream::ENTRY, script::ENTRY, push::ENTRY];
+pub(crate) const COLLECTORS: &[CollectorEntry] = &[
+    hardware::ENTRY,
+    network::ENTRY,
+    stream::ENTRY,
+    script::ENTRY,
+    push::ENTRY,
+    remote_write::ENTRY,
+];
 
 /// One collector: everything the exporter knows about it, in one place.
 #[derive(Debug)]

@@ -30,7 +30,7 @@ use std::time::Duration;
 pub use config_layers::{ConfigErrors, ConfigProblem, Origin, Subject};
 pub use keys::{CONFIG_FILE_VAR, Setting, settings};
 pub use load::Loaded;
-pub use secret::{Secret, SignedUrl};
+pub use secret::{Secret, SecretFile, SignedUrl};
 pub use sources::ConfigSources;
 
 impl HealthConfig {
@@ -59,6 +59,12 @@ impl HealthConfig {
 /// data centre near most venues, needs no key, and is what speed.cloudflare.com itself uses.
 pub const DEFAULT_SPEEDTEST_URL: &str = "https://speed.cloudflare.com/__down?bytes={bytes}";
 
+/// One hour of a kiosk's series at the default 15 s interval: 240 collections of about 160
+/// series (a real kiosk's scrape) are 38,400 samples; a queued sample costs about 200 bytes (its
+/// series' labels are kept with it, as the request will carry them), so 38,400 × 200 ≈ 7.7 MB,
+/// rounded up to 8 MB per receiver.
+pub const DEFAULT_REMOTE_WRITE_QUEUE_BYTES: u64 = 8_000_000;
+
 /// The exporter's settings, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthConfig {
@@ -83,6 +89,8 @@ pub struct HealthConfig {
     pub screen: ScreenConfig,
     /// Push mode (`HEALTH_PUSHGATEWAY_URL`, `HEALTH_PUSH_*`).
     pub push: PushConfig,
+    /// Prometheus remote-write (`HEALTH_REMOTE_WRITE_*`).
+    pub remote_write: RemoteWriteConfig,
 }
 
 /// Where and how `/metrics` is served.
@@ -277,6 +285,83 @@ pub struct PushConfig {
     pub instance: Option<String>,
 }
 
+/// Prometheus remote-write: every `interval`, what `/metrics` serves is sent to each receiver
+/// (Remote-Write 1.0), queued while a receiver is away.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteWriteConfig {
+    /// The receivers, a primary and maybe a backup (`HEALTH_REMOTE_WRITE_URL`); empty: off.
+    /// Never with credentials (those are the auth settings); shown without the query string.
+    pub urls: Vec<SignedUrl>,
+    /// Time between collections sent (`HEALTH_REMOTE_WRITE_INTERVAL`).
+    pub interval: Duration,
+    /// External labels added to every series (`HEALTH_REMOTE_WRITE_LABELS`), in the order
+    /// given; `job` and `instance` here replace the defaults.
+    pub labels: Vec<(String, String)>,
+    /// Bearer token (`HEALTH_REMOTE_WRITE_BEARER_TOKEN`).
+    pub bearer_token: Option<Secret>,
+    /// The same from a file, read at every load (`HEALTH_REMOTE_WRITE_BEARER_TOKEN_FILE`).
+    pub bearer_token_file: Option<SecretFile>,
+    /// Basic-auth user (`HEALTH_REMOTE_WRITE_USERNAME`).
+    pub username: Option<String>,
+    /// Basic-auth password (`HEALTH_REMOTE_WRITE_PASSWORD`).
+    pub password: Option<Secret>,
+    /// The same from a file, read at every load (`HEALTH_REMOTE_WRITE_PASSWORD_FILE`).
+    pub password_file: Option<SecretFile>,
+    /// One request's limit, connection to answer (`HEALTH_REMOTE_WRITE_TIMEOUT`).
+    pub timeout: Duration,
+    /// Each receiver's queue holds at most this many bytes (`HEALTH_REMOTE_WRITE_QUEUE_MAX_BYTES`).
+    pub queue_max_bytes: u64,
+    /// Keep the queue in the state directory across restarts (`HEALTH_REMOTE_WRITE_PERSIST`).
+    pub persist: bool,
+    /// At most this many bytes on disk (`HEALTH_REMOTE_WRITE_PERSIST_MAX_BYTES`).
+    pub persist_max_bytes: u64,
+}
+
+/// How remote-write requests authenticate, as the settings give it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RemoteWriteAuth {
+    /// No `Authorization` header.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// `Authorization: Basic ...`.
+    Basic {
+        /// The user.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+impl RemoteWriteConfig {
+    /// Whether remote-write is on: at least one URL.
+    pub fn enabled(&self) -> bool {
+        !self.urls.is_empty()
+    }
+
+    /// The credentials, from a variable or its file (the rules in `load.rs` allow one of each
+    /// and not both kinds).
+    pub fn auth(&self) -> RemoteWriteAuth {
+        let token = self
+            .bearer_token
+            .clone()
+            .or_else(|| self.bearer_token_file.as_ref().map(|f| f.contents().clone()));
+        if let Some(token) = token {
+            return RemoteWriteAuth::Bearer(token);
+        }
+        let password = self
+            .password
+            .clone()
+            .or_else(|| self.password_file.as_ref().map(|f| f.contents().clone()));
+        match (&self.username, password) {
+            (Some(username), Some(password)) => {
+                RemoteWriteAuth::Basic { username: username.clone(), password }
+            }
+            _ => RemoteWriteAuth::None,
+        }
+    }
+}
+
 impl ScriptConfig {
     /// The first setting that asks for the sidecar (a script watched from outside), if any.
     pub fn sidecar_setting(&self) -> Option<&'static str> {
@@ -385,6 +470,22 @@ impl Default for HealthConfig {
                 interval: Duration::from_secs(15),
                 job: Some("vimeo-monitor".to_owned()),
                 instance: None,
+            },
+            remote_write: RemoteWriteConfig {
+                urls: Vec::new(),
+                // A scrape's usual interval, so dashboards' `rate(...[1m])` see four samples.
+                interval: Duration::from_secs(15),
+                labels: Vec::new(),
+                bearer_token: None,
+                bearer_token_file: None,
+                username: None,
+                password: None,
+                password_file: None,
+                timeout: Duration::from_secs(10),
+                queue_max_bytes: DEFAULT_REMOTE_WRITE_QUEUE_BYTES,
+                // No SD-card writes unless asked.
+                persist: false,
+                persist_max_bytes: 16_000_000,
             },
         }
     }

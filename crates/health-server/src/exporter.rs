@@ -18,6 +18,7 @@ use crate::config::HealthConfig;
 use crate::history::{History, Tapped};
 use crate::http::{AppState, BearerAuth, InvalidRealm, Realm, router};
 use crate::push::{self, PushError};
+use crate::remote_write::{RemoteWriteError, Running};
 use crate::screen::ScreenImage;
 use crate::serve::serve;
 
@@ -25,6 +26,8 @@ use crate::serve::serve;
 /// Together they keep SIGTERM-to-exit under 2 s.
 const COLLECTOR_DEADLINE: Duration = Duration::from_millis(700);
 const CONNECTION_GRACE: Duration = Duration::from_millis(700);
+/// How long shutdown lets remote-write send its queues, beside the two above: still under 2 s.
+const DELIVERY_DEADLINE: Duration = Duration::from_millis(1200);
 
 /// Why the exporter could not start or reload.
 ///
@@ -54,6 +57,9 @@ pub enum ExporterError {
     /// Push mode cannot be set up.
     #[error(transparent)]
     Push(#[from] PushError),
+    /// Remote-write cannot be set up.
+    #[error(transparent)]
+    RemoteWrite(#[from] RemoteWriteError),
 }
 
 /// A running exporter. Stop it with [`shutdown`](Self::shutdown).
@@ -68,6 +74,8 @@ pub struct Exporter {
     own: Own,
     local_addr: SocketAddr,
     configured_addr: SocketAddr,
+    /// Remote-write's delivery (its queues), kept across reloads that leave its settings be.
+    remote_write: Option<Running>,
     /// Stops the server when the exporter is shut down, or dropped without a shutdown.
     stop: DropGuard,
     server: JoinHandle<()>,
@@ -84,14 +92,16 @@ impl std::fmt::Debug for Own {
     }
 }
 
-/// The collectors `config` enables, each feeding `history`, the caller's `own` collectors, and
-/// the push collector in push mode; logs the notes.
+/// The collectors `config` enables, each feeding `history`, the caller's `own` collectors, the
+/// push collector in push mode and the remote_write collector feeding `remote_write`; logs the
+/// notes.
 fn collectors(
     config: &HealthConfig,
     inputs: &Inputs,
     own: &Own,
     exposition: &Exposition,
     history: &History,
+    remote_write: Option<&Running>,
 ) -> Result<Vec<Box<dyn Collector>>, ExporterError> {
     let composition = compose_with(config, inputs)?;
     for note in &composition.notes {
@@ -111,6 +121,15 @@ fn collectors(
             "pushing to a Pushgateway",
         );
         collectors.push(Box::new(pusher));
+    }
+    if let Some(running) = remote_write {
+        tracing::info!(
+            target: "health.server",
+            receivers = ?config.remote_write.urls,
+            interval = ?config.remote_write.interval,
+            "sending with Prometheus remote-write",
+        );
+        collectors.push(Box::new(running.collector(config, exposition)));
     }
     Ok(collectors)
 }
@@ -206,7 +225,15 @@ impl ExporterBuilder {
             .local_addr()
             .map_err(|reason| ExporterError::Bind { addr: listen_addr(config), reason })?;
         let history = History::new();
-        let collectors = collectors(config, &self.inputs, &self.own, &exposition, &history)?;
+        let remote_write = Running::start(config)?;
+        let collectors = collectors(
+            config,
+            &self.inputs,
+            &self.own,
+            &exposition,
+            &history,
+            remote_write.as_ref(),
+        )?;
         let counters = ConnectionCounters::default();
         let scheduler = Scheduler::builder(exposition.clone())
             .version(self.version.clone())
@@ -243,6 +270,7 @@ impl ExporterBuilder {
             own: self.own,
             local_addr,
             configured_addr: listen_addr(config),
+            remote_write,
             stop: stop.drop_guard(),
             server,
         })
@@ -297,9 +325,37 @@ impl Exporter {
     /// with [`ExporterBuilder::collector`] stay, the same instances. On error nothing changes.
     /// The history carries over.
     pub async fn reload(&mut self, config: &HealthConfig) -> Result<(), ExporterError> {
+        // Remote-write's queues stay unless its own settings changed; a new delivery is started
+        // before anything else changes, and the old one retired only once the reload holds.
+        let kept = self.remote_write.as_ref().is_some_and(|r| r.serves(config));
+        let fresh = if kept { None } else { Some(Running::start(config)?) };
+        let remote_write = match &fresh {
+            Some(fresh) => fresh.as_ref(),
+            None => self.remote_write.as_ref(),
+        };
         let exposition = self.scheduler.exposition();
-        let collectors = collectors(config, &self.inputs, &self.own, exposition, &self.history)?;
-        self.scheduler.reconfigure(collectors, COLLECTOR_DEADLINE).await?;
+        let built =
+            collectors(config, &self.inputs, &self.own, exposition, &self.history, remote_write);
+        let applied = match built {
+            Ok(collectors) => self.scheduler.reconfigure(collectors, COLLECTOR_DEADLINE).await,
+            Err(error) => {
+                if let Some(fresh) = fresh.flatten() {
+                    fresh.retire();
+                }
+                return Err(error);
+            }
+        };
+        if let Err(error) = applied {
+            if let Some(fresh) = fresh.flatten() {
+                fresh.retire();
+            }
+            return Err(error.into());
+        }
+        if let Some(fresh) = fresh
+            && let Some(old) = std::mem::replace(&mut self.remote_write, fresh)
+        {
+            old.retire();
+        }
         self.auth.set(config.metrics.bearer_token.clone());
         self.screen.set_shown(config.screen.thumbnail);
         if listen_addr(config) != self.configured_addr {
@@ -312,11 +368,19 @@ impl Exporter {
         Ok(())
     }
 
-    /// Stops collecting and serving; returns within about 1.5 s even with busy or idle clients.
+    /// Stops collecting and serving, and gives remote-write its last chance to send its
+    /// queues (keeping the rest on disk with persistence); returns within about 1.5 s even with
+    /// busy or idle clients and an unreachable receiver.
     pub async fn shutdown(self) {
         drop(self.stop);
         let server = self.server;
-        let ((), _) = tokio::join!(self.scheduler.shutdown(COLLECTOR_DEADLINE), server);
+        let delivery = async {
+            if let Some(running) = self.remote_write {
+                running.shutdown(DELIVERY_DEADLINE).await;
+            }
+        };
+        let ((), _, ()) =
+            tokio::join!(self.scheduler.shutdown(COLLECTOR_DEADLINE), server, delivery);
     }
 }
 

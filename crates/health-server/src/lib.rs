@@ -8,6 +8,9 @@
 //!   [`Exporter::builder`] adds collectors of your own (kept across reloads) and sets the
 //!   namespace, realm and version. `docs/library.md` and `examples/` show how.
 //! - [`catalogue`] and [`metrics_reference`]: every metric this build can emit, for the docs.
+//! - [`push`] and [`remote_write`]: sending the figures out, to a Pushgateway or with Prometheus
+//!   Remote-Write 1.0 to any number of receivers (`HEALTH_PUSHGATEWAY_URL`,
+//!   `HEALTH_REMOTE_WRITE_URL`), for kiosks Prometheus cannot scrape.
 //!
 //! | Feature | What it adds | Default | Needs |
 //! |---|---|---|---|
@@ -26,6 +29,7 @@ mod http;
 mod page;
 pub mod push;
 mod reference;
+pub mod remote_write;
 mod screen;
 mod serve;
 

@@ -195,14 +195,7 @@ pub(crate) fn from_config(
     exposition: &Exposition,
 ) -> Result<Option<PushCollector>, PushError> {
     let Some(gateway) = &config.gateway_url else { return Ok(None) };
-    let instance = match &config.instance {
-        Some(instance) => instance.clone(),
-        None => nix::unistd::gethostname()
-            .ok()
-            .and_then(|name| name.into_string().ok())
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "unknown".to_owned()),
-    };
+    let instance = config.instance.clone().unwrap_or_else(host_name);
     let options = PushOptions {
         gateway: gateway.expose().to_owned(),
         interval: config.interval,
@@ -210,6 +203,16 @@ pub(crate) fn from_config(
         instance,
     };
     PushCollector::new(options, exposition.clone()).map(Some)
+}
+
+/// This machine's host name, the default `instance` (push and remote-write); `unknown` when it
+/// has none.
+pub(crate) fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The HTTP time limit for one push: most of the interval, at most 10 s.

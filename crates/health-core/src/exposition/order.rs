@@ -59,6 +59,31 @@ pub(super) fn merge(sections: &[Arc<[Family]>]) -> String {
     out
 }
 
+/// Every series line of the sections' families as values, families in name order: the text's
+/// own labels parser, so what is sent elsewhere is exactly what a scrape reads.
+pub(super) fn series(sections: &[Arc<[Family]>]) -> Vec<super::ExposedSeries> {
+    let mut all: Vec<&Family> = sections.iter().flat_map(|s| s.iter()).collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    let lines = all.iter().flat_map(|f| f.text.lines());
+    lines.filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(read_series).collect()
+}
+
+/// `name{labels} value` back to values; `None` for a line that has no readable value.
+fn read_series(line: &str) -> Option<super::ExposedSeries> {
+    let name = series_name(line);
+    // The value is the last field: no timestamps are written, and it never holds a space.
+    let value = match line.rsplit(' ').next()? {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        other => other.parse().ok()?,
+    };
+    let labels = parse_labels(&line[name.len()..])
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into_owned()))
+        .collect();
+    Some(super::ExposedSeries { name: name.to_owned(), labels, value })
+}
+
 /// A family being cut out of a section's text.
 struct Building<'a> {
     name: &'a str,
@@ -235,6 +260,31 @@ mod tests {
         let text = "# TYPE g gauge\ng{v=\"a b\"} 1\ng{v=\"a\"} 1\ng{v=\"a\\\"\"} 1\n\n";
         let lines: Vec<String> = sorted(text).lines().map(str::to_owned).collect();
         assert_eq!(lines[1..4], ["g{v=\"a\"} 1", "g{v=\"a b\"} 1", "g{v=\"a\\\"\"} 1"]);
+    }
+
+    #[test]
+    fn series_read_back_as_values() {
+        let text = "# TYPE h histogram\nh_bucket{i=\"a b\",le=\"+Inf\"} 2\nh_sum{i=\"a b\"} 0.5\n\
+                    h_count{i=\"a b\"} 2\n\n# TYPE g gauge\ng NaN\ng{v=\"x\\\"y\"} -Inf\n\n";
+        let read = series(&[families(text).into()]);
+        let shown: Vec<String> = read
+            .iter()
+            .map(|s| {
+                let labels: Vec<String> =
+                    s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{} {} {}", s.name, labels.join(","), s.value)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "g  NaN",
+                "g v=x\"y -inf",
+                "h_bucket i=a b,le=+Inf 2",
+                "h_sum i=a b 0.5",
+                "h_count i=a b 2"
+            ]
+        );
     }
 
     #[test]

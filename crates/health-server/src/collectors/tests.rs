@@ -53,6 +53,7 @@ fn a_switch_or_a_present_setting_asks_for_its_collector() {
             ("stream", None),
             ("script", Some("HEALTH_SCRIPT_STATUS_FILE")),
             ("push", Some("HEALTH_PUSHGATEWAY_URL")),
+            ("remote_write", None),
         ]
     );
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use config_layers::{Kind, Minimum, Origin, access};
 
-use super::{HealthConfig, PingMethodSetting, Secret, SignedUrl, ToolSetting, VariantSetting};
+use super::{
+    HealthConfig, PingMethodSetting, Secret, SecretFile, SignedUrl, ToolSetting, VariantSetting,
+};
 
 /// The variable naming the TOML file; known, but not a setting of its own.
 pub const CONFIG_FILE_VAR: &str = "HEALTH_CONFIG";
@@ -60,6 +62,17 @@ pub(crate) enum Field {
     ProcessName(Access<Option<String>>),
     /// A Pushgateway grouping label value (`job`, `instance`), or unset.
     LabelValue(Access<Option<String>>),
+    /// Comma-separated `http://` or `https://` URLs without credentials, shown without their
+    /// query strings; empty means none.
+    Urls(Access<Vec<SignedUrl>>),
+    /// Comma-separated `name=value` Prometheus labels.
+    Labels(Access<Vec<(String, String)>>),
+    /// A user name for basic authentication, or unset.
+    Username(Access<Option<String>>),
+    /// A password: never shown; or unset.
+    Password(Access<Option<Secret>>),
+    /// A file holding a secret, read at load: a token when `true`, else a password.
+    SecretFile(Access<Option<SecretFile>>, bool),
 }
 
 /// One configuration setting: `HEALTH_<SECTION>_<NAME>` in the environment, `[section] name`
@@ -72,7 +85,7 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `--check-config`, `.env.sample` and the docs list them.
-static SETTINGS: [Setting; 48] = [
+static SETTINGS: [Setting; 60] = [
     Setting {
         section: "monitoring",
         name: "enabled",
@@ -361,6 +374,78 @@ static SETTINGS: [Setting; 48] = [
         meaning: "The instance label of the pushed group; unset: this machine's host name.",
         field: Field::LabelValue(access!(push.instance)),
     },
+    Setting {
+        section: "remote_write",
+        name: "url",
+        meaning: "Send the metrics with Prometheus remote-write (1.0) to these receivers, comma-separated (a primary and a backup each get everything); unset: no remote-write.",
+        field: Field::Urls(access!(remote_write.urls)),
+    },
+    Setting {
+        section: "remote_write",
+        name: "interval",
+        meaning: "Seconds between collections sent, each stamped with its time (as a scrape interval).",
+        field: Field::Seconds(access!(remote_write.interval), Minimum::AtLeast(1)),
+    },
+    Setting {
+        section: "remote_write",
+        name: "labels",
+        meaning: "External labels added to every series, comma-separated name=value; job (default vimeo-monitor) and instance (default the host name) may be replaced here.",
+        field: Field::Labels(access!(remote_write.labels)),
+    },
+    Setting {
+        section: "remote_write",
+        name: "bearer_token",
+        meaning: "Token sent as `Authorization: Bearer ...` to the receivers; not with basic authentication.",
+        field: Field::Secret(access!(remote_write.bearer_token)),
+    },
+    Setting {
+        section: "remote_write",
+        name: "bearer_token_file",
+        meaning: "File holding the bearer token (read at start and at every reload), instead of HEALTH_REMOTE_WRITE_BEARER_TOKEN.",
+        field: Field::SecretFile(access!(remote_write.bearer_token_file), true),
+    },
+    Setting {
+        section: "remote_write",
+        name: "username",
+        meaning: "User for basic authentication to the receivers, with a password.",
+        field: Field::Username(access!(remote_write.username)),
+    },
+    Setting {
+        section: "remote_write",
+        name: "password",
+        meaning: "Password for basic authentication to the receivers.",
+        field: Field::Password(access!(remote_write.password)),
+    },
+    Setting {
+        section: "remote_write",
+        name: "password_file",
+        meaning: "File holding the basic-authentication password (read at start and at every reload), instead of HEALTH_REMOTE_WRITE_PASSWORD.",
+        field: Field::SecretFile(access!(remote_write.password_file), false),
+    },
+    Setting {
+        section: "remote_write",
+        name: "timeout",
+        meaning: "Seconds one request may take, connection to answer; a request that times out is retried.",
+        field: Field::Seconds(access!(remote_write.timeout), Minimum::AboveZero),
+    },
+    Setting {
+        section: "remote_write",
+        name: "queue_max_bytes",
+        meaning: "Each receiver's queue of unsent samples holds at most this many bytes in memory, the oldest dropped first (the default holds an hour of a kiosk's samples at a 15 s interval).",
+        field: Field::Bytes(access!(remote_write.queue_max_bytes), 100_000),
+    },
+    Setting {
+        section: "remote_write",
+        name: "persist",
+        meaning: "Keep the unsent queue in HEALTH_STATE_DIR across restarts and power cuts (writes to the SD card); false keeps it in memory only.",
+        field: Field::Bool(access!(remote_write.persist)),
+    },
+    Setting {
+        section: "remote_write",
+        name: "persist_max_bytes",
+        meaning: "At most this many bytes of kept queue on disk, the oldest dropped first.",
+        field: Field::Bytes(access!(remote_write.persist_max_bytes), 100_000),
+    },
 ];
 
 /// Every setting, in documentation order.
@@ -411,7 +496,7 @@ impl Setting {
 
     /// Whether its value must never be shown.
     pub fn is_secret(&self) -> bool {
-        matches!(self.field, Field::Secret(_))
+        matches!(self.field, Field::Secret(_) | Field::Password(_))
     }
 
     /// The built-in default in environment syntax; `None` when unset by default.
@@ -446,6 +531,13 @@ impl Setting {
                 "file name of a program or script, without a directory".to_owned()
             }
             Field::LabelValue(_) => "letters, digits, and . _ - : (at most 128)".to_owned(),
+            Field::Urls(_) => {
+                "comma-separated http:// or https:// URLs, without credentials".to_owned()
+            }
+            Field::Labels(_) => "comma-separated name=value".to_owned(),
+            Field::Username(_) => "user name without `:`".to_owned(),
+            Field::Password(_) => "non-empty password".to_owned(),
+            Field::SecretFile(..) => "absolute path of a readable file".to_owned(),
         }
     }
 
@@ -457,7 +549,7 @@ impl Setting {
 
     /// Whether its value is shown without the query string (a signed URL).
     pub(crate) fn is_signed_url(&self) -> bool {
-        matches!(self.field, Field::SignedUrl(_))
+        matches!(self.field, Field::SignedUrl(_) | Field::Urls(_))
     }
 
     /// The kinds of TOML value it takes, the one to name in a message first.
@@ -471,7 +563,9 @@ impl Setting {
             | Field::Bytes(..)
             | Field::Factor(..) => &[Number, String],
             Field::Variant(_) => &[String, Number],
-            Field::Hosts(_) | Field::Paths(_) => &[Array, String],
+            Field::Hosts(_) | Field::Paths(_) | Field::Urls(_) | Field::Labels(_) => {
+                &[Array, String]
+            }
             Field::Ip(_)
             | Field::Secret(_)
             | Field::Path(_)
@@ -483,7 +577,10 @@ impl Setting {
             | Field::SignedUrl(_)
             | Field::Program(_)
             | Field::ProcessName(_)
-            | Field::LabelValue(_) => &[String],
+            | Field::LabelValue(_)
+            | Field::Username(_)
+            | Field::Password(_)
+            | Field::SecretFile(..) => &[String],
         }
     }
 
@@ -532,6 +629,20 @@ impl Setting {
             Field::LabelValue(_) => "expected letters, digits, and . _ - : only, at most 128 \
                  characters (e.g. kiosk-hall-a)"
                 .to_owned(),
+            Field::Urls(_) => "expected comma-separated http:// or https:// URLs with a host \
+                 (e.g. http://prometheus.example:9090/api/v1/write)"
+                .to_owned(),
+            Field::Labels(_) => "expected comma-separated name=value pairs, each name a \
+                 Prometheus label name (letters, digits and _, not starting with a digit or __) \
+                 given once, each value without a comma (e.g. kiosk=hall-a,site=berlin)"
+                .to_owned(),
+            Field::Username(_) => "expected a user name without `:` or control characters \
+                 (e.g. kiosk)"
+                .to_owned(),
+            Field::Password(_) => {
+                "expected a non-empty password without control characters".to_owned()
+            }
+            Field::SecretFile(..) => "expected the absolute path of a readable file".to_owned(),
         }
     }
 
@@ -564,7 +675,25 @@ impl Setting {
             Field::Factor(a, _) => (a.get)(config).to_string(),
             Field::Variant(a) => (a.get)(config).to_string(),
             Field::Program(a) => (a.get)(config).display().to_string(),
-            Field::ProcessName(a) | Field::LabelValue(a) => (a.get)(config).clone()?,
+            Field::ProcessName(a) | Field::LabelValue(a) | Field::Username(a) => {
+                (a.get)(config).clone()?
+            }
+            Field::Urls(a) => {
+                let urls = (a.get)(config);
+                if urls.is_empty() {
+                    return None;
+                }
+                urls.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+            }
+            Field::Labels(a) => {
+                let labels = (a.get)(config);
+                if labels.is_empty() {
+                    return None;
+                }
+                labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+            }
+            Field::Password(a) => (a.get)(config).as_ref()?.to_string(),
+            Field::SecretFile(a, _) => (a.get)(config).as_ref()?.to_string(),
         })
     }
 }

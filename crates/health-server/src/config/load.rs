@@ -166,6 +166,29 @@ fn apply(setting: &Setting, value: &Value, config: &mut HealthConfig) -> Result<
         Field::LabelValue(a) => {
             *(a.get_mut)(config) = Some(parse::label_value(value).ok_or_else(expected)?);
         }
+        Field::Urls(a) => {
+            let urls = parse::urls(value).map_err(|problem| match problem {
+                parse::UrlsProblem::Credentials => "expected URLs without credentials: put them \
+                     in the auth settings (HEALTH_REMOTE_WRITE_USERNAME and _PASSWORD, or \
+                     _BEARER_TOKEN), which are never shown"
+                    .to_owned(),
+                parse::UrlsProblem::Invalid(bad) if !bad.is_empty() => {
+                    format!("{} (not valid: {})", expected(), bad.join(", "))
+                }
+                parse::UrlsProblem::Invalid(_) => expected(),
+            })?;
+            *(a.get_mut)(config) = urls.into_iter().map(SignedUrl::new).collect();
+        }
+        Field::Labels(a) => *(a.get_mut)(config) = parse::labels(value).ok_or_else(expected)?,
+        Field::Username(a) => {
+            *(a.get_mut)(config) = Some(parse::username(value).ok_or_else(expected)?);
+        }
+        Field::Password(a) => {
+            *(a.get_mut)(config) = Some(parse::password(value).ok_or_else(expected)?);
+        }
+        Field::SecretFile(a, token) => {
+            *(a.get_mut)(config) = Some(parse::secret_file(value, *token)?);
+        }
     }
     Ok(())
 }
@@ -239,7 +262,68 @@ fn check_rules(config: &HealthConfig, given: &BTreeMap<String, Given>) -> Vec<Co
         );
         problems.push(hosts_set.problem(hosts, expected));
     }
+    problems.extend(remote_write_auth_rules(given));
     problems
+}
+
+/// Remote-write credentials: a value or its file, not both; a bearer token or basic
+/// authentication, not both; a user and a password together.
+fn remote_write_auth_rules(given: &BTreeMap<String, Given>) -> Vec<ConfigProblem> {
+    const TOKEN: &str = "remote_write.bearer_token";
+    const TOKEN_FILE: &str = "remote_write.bearer_token_file";
+    const USER: &str = "remote_write.username";
+    const PASSWORD: &str = "remote_write.password";
+    const PASSWORD_FILE: &str = "remote_write.password_file";
+    let mut problems = Vec::new();
+    let set = |key: &str| given.get(key).filter(|g| g.ok);
+    for (value, file) in [(TOKEN, TOKEN_FILE), (PASSWORD, PASSWORD_FILE)] {
+        if set(value).is_some() && set(file).is_some() {
+            problems.extend(blame_setting(given, file, |name| {
+                format!("expected only one of {} and {}", name(value), name(file))
+            }));
+        }
+    }
+    let bearer = [TOKEN, TOKEN_FILE].into_iter().find(|k| set(k).is_some());
+    let basic = [USER, PASSWORD, PASSWORD_FILE].into_iter().find(|k| set(k).is_some());
+    if let (Some(bearer), Some(_)) = (bearer, basic) {
+        problems.extend(blame_setting(given, bearer, |name| {
+            format!(
+                "expected either a bearer token or basic authentication ({} with {}), not both",
+                name(USER),
+                name(PASSWORD)
+            )
+        }));
+    } else if set(USER).is_some()
+        && basic.is_some()
+        && set(PASSWORD).or(set(PASSWORD_FILE)).is_none()
+    {
+        problems.extend(blame_setting(given, USER, |name| {
+            format!(
+                "expected a password with it: set {} or {}",
+                name(PASSWORD),
+                name(PASSWORD_FILE)
+            )
+        }));
+    } else if set(USER).is_none() && basic.is_some() {
+        let key = basic.unwrap_or(PASSWORD);
+        problems.extend(blame_setting(given, key, |name| {
+            format!("expected {} with it: basic authentication needs a user", name(USER))
+        }));
+    }
+    problems
+}
+
+/// The problem with the setting at `key` (when it was given and parsed): `why` words what is
+/// expected, naming other settings as the user's layer writes them.
+fn blame_setting(
+    given: &BTreeMap<String, Given>,
+    key: &str,
+    why: impl Fn(&dyn Fn(&str) -> String) -> String,
+) -> Option<ConfigProblem> {
+    let setting = |key: &str| settings().iter().find(|s| s.toml_key() == key);
+    let (entry, blamed) = (given.get(key).filter(|g| g.ok)?, setting(key)?);
+    let name = |other: &str| setting(other).map(|o| o.key_in(&entry.origin)).unwrap_or_default();
+    Some(entry.problem(blamed, why(&name)))
 }
 
 /// The value as the user wrote it in its layer, for messages; a secret never shows.
@@ -247,6 +331,17 @@ fn given_text(setting: &Setting, found: &Found) -> String {
     let text = config_layers::written(&found.value, &found.origin, setting.is_secret());
     if !setting.is_signed_url() {
         return text;
+    }
+    if matches!(setting.field, Field::Urls(_)) {
+        // Several URLs: each without credentials or query string, whatever the layer.
+        let parts: Vec<String> = text
+            .split(',')
+            .map(|part| {
+                let trimmed = part.trim().trim_matches(|c| matches!(c, '"' | '[' | ']'));
+                health_core::redact::url(trimmed)
+            })
+            .collect();
+        return parts.join(",");
     }
     // The whole value is one URL, whatever its scheme; TOML shows it quoted.
     match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {

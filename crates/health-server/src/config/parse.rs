@@ -15,7 +15,7 @@ pub(crate) use config_layers::parse::{
 };
 use figment::value::Value;
 
-use super::{PingMethodSetting, Secret, ToolSetting, VariantSetting};
+use super::{PingMethodSetting, Secret, SecretFile, ToolSetting, VariantSetting};
 
 /// `auto`, `off` (any case) or an absolute path to a helper program (`vcgencmd`, `cec-ctl`).
 pub(crate) fn tool(value: &Value) -> Option<ToolSetting> {
@@ -89,6 +89,97 @@ pub(crate) fn token(value: &Value) -> Option<Secret> {
     sendable.then(|| Secret::new(s))
 }
 
+/// Why a remote-write URL list is refused: not a URL, or a URL carrying credentials (which
+/// belong in the auth settings, where they are never shown).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum UrlsProblem {
+    /// These entries, redacted, are not http(s) URLs with a host.
+    Invalid(Vec<String>),
+    /// An entry carries `user:password@`.
+    Credentials,
+}
+
+/// Comma-separated `http://` or `https://` URLs, none with credentials.
+pub(crate) fn urls(value: &Value) -> Result<Vec<String>, UrlsProblem> {
+    let items = list(value).ok_or_else(|| UrlsProblem::Invalid(Vec::new()))?;
+    let mut bad = Vec::new();
+    let mut credentials = false;
+    for item in &items {
+        let parsed = url(&Value::from(item.as_str())).and_then(|u| reqwest::Url::parse(&u).ok());
+        match parsed {
+            Some(u) if !u.username().is_empty() || u.password().is_some() => credentials = true,
+            Some(_) => {}
+            None => bad.push(health_core::redact::url(item)),
+        }
+    }
+    if credentials {
+        Err(UrlsProblem::Credentials)
+    } else if bad.is_empty() {
+        Ok(items)
+    } else {
+        Err(UrlsProblem::Invalid(bad))
+    }
+}
+
+/// A Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`) that is not reserved (`__` prefix).
+pub(crate) fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__")
+}
+
+/// Comma-separated `name=value` labels: valid names, each once, non-empty values.
+pub(crate) fn labels(value: &Value) -> Option<Vec<(String, String)>> {
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for item in list(value)? {
+        let (name, value) = item.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim());
+        let fresh = !labels.iter().any(|(n, _)| n == name);
+        if !is_label_name(name) || value.is_empty() || value.chars().any(char::is_control) || !fresh
+        {
+            return None;
+        }
+        labels.push((name.to_owned(), value.to_owned()));
+    }
+    Some(labels)
+}
+
+/// A basic-authentication user: not empty, no `:` (it ends the user in the header), no control
+/// characters.
+pub(crate) fn username(value: &Value) -> Option<String> {
+    let text = value.as_str()?.trim();
+    let valid = !text.is_empty() && !text.chars().any(|c| c == ':' || c.is_control());
+    valid.then(|| text.to_owned())
+}
+
+/// A password: not empty, no control characters (spaces are allowed).
+pub(crate) fn password(value: &Value) -> Option<Secret> {
+    let text = value.as_str()?;
+    let valid = !text.is_empty() && !text.chars().any(char::is_control);
+    valid.then(|| Secret::new(text))
+}
+
+/// Reads a secret from the file `value` names: an absolute path whose contents (one trailing
+/// line break dropped, as editors and `echo` add it) are a token when `token`, else a password.
+/// The error says what is wrong, never the contents.
+pub(crate) fn secret_file(value: &Value, token: bool) -> Result<SecretFile, String> {
+    let path = absolute_path(value).ok_or("expected the absolute path of a readable file")?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!("expected the absolute path of a readable file (cannot read it: {e})")
+    })?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let secret = if token { self::token(&Value::from(text)) } else { password(&Value::from(text)) };
+    let what = if token {
+        "one token: visible ASCII, no whitespace or control characters"
+    } else {
+        "one non-empty password without control characters"
+    };
+    let secret = secret.ok_or_else(|| format!("expected a file holding {what}"))?;
+    Ok(SecretFile::new(path, secret))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +228,65 @@ mod tests {
         for bad in ["", "a/b", "hall a", "ä", "a?b", long.as_str()] {
             assert_eq!(label_value(&text(bad)), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn remote_write_urls_are_http_without_credentials() {
+        let two = "http://a.example/api/v1/write, https://b.example:9090/api/v1/push?tenant=x";
+        assert_eq!(urls(&text(two)).map(|u| u.len()), Ok(2));
+        assert_eq!(urls(&text("https://u:p@a.example/")), Err(UrlsProblem::Credentials));
+        assert_eq!(
+            urls(&text("http://a.example, https://u@b.example")),
+            Err(UrlsProblem::Credentials)
+        );
+        assert_eq!(
+            urls(&text("ftp://a.example/x?sig=s,http://")),
+            Err(UrlsProblem::Invalid(vec!["ftp://a.example/x".to_owned(), "http://".to_owned()]))
+        );
+        assert_eq!(urls(&text("")), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn external_labels_are_prometheus_label_names_once_each() {
+        assert_eq!(
+            labels(&text("kiosk=hall-a, site = berlin,_x=1")),
+            Some(vec![
+                ("kiosk".to_owned(), "hall-a".to_owned()),
+                ("site".to_owned(), "berlin".to_owned()),
+                ("_x".to_owned(), "1".to_owned()),
+            ])
+        );
+        for bad in ["kiosk", "__name__=x", "1a=b", "a-b=c", "a=", "a=1,a=2", "ä=1", "=x"] {
+            assert_eq!(labels(&text(bad)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn usernames_and_passwords() {
+        assert_eq!(username(&text(" kiosk ")).as_deref(), Some("kiosk"));
+        assert_eq!(username(&text("a:b")), None);
+        assert_eq!(
+            password(&text("two words")).map(|p| p.expose().to_owned()).as_deref(),
+            Some("two words")
+        );
+        assert!(password(&text("a\nb")).is_none());
+        assert!(password(&text("")).is_none());
+    }
+
+    #[test]
+    fn secret_files_drop_one_line_break_and_name_what_is_wrong() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "abc123\n").unwrap();
+        let value = text(path.to_str().unwrap());
+        assert_eq!(secret_file(&value, true).unwrap().contents().expose(), "abc123");
+        std::fs::write(&path, "two words\r\n").unwrap();
+        assert!(secret_file(&value, true).unwrap_err().contains("one token"));
+        assert_eq!(secret_file(&value, false).unwrap().contents().expose(), "two words");
+        let missing = text(dir.path().join("missing").to_str().unwrap());
+        let error = secret_file(&missing, true).unwrap_err();
+        assert!(error.contains("cannot read it: No such file or directory"), "{error}");
+        assert!(secret_file(&text("token"), true).unwrap_err().contains("absolute path"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! [`Secret`]: a string that never prints; [`SignedUrl`]: a URL that prints without its query.
+//! [`Secret`]: a string that never prints; [`SignedUrl`]: a URL that prints without its query;
+//! [`SecretFile`]: a secret read from a file, which prints as its path.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// A secret string (the bearer token): `Debug` and `Display` print `<redacted>`, so it cannot
 /// leak through logs, errors or `--check-config`; [`Secret::expose`] is the one way to read it.
@@ -63,9 +65,57 @@ impl fmt::Display for SignedUrl {
     }
 }
 
+/// A secret kept in a file (`..._FILE` settings, as Docker and systemd credentials hand them
+/// out): the path and what it held when the configuration was loaded. It prints as the path;
+/// comparing two compares the contents too, so a reload notices a rotated token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    path: PathBuf,
+    contents: Secret,
+}
+
+impl SecretFile {
+    /// The file at `path`, holding `contents`.
+    pub fn new(path: impl Into<PathBuf>, contents: Secret) -> Self {
+        Self { path: path.into(), contents }
+    }
+
+    /// Where it was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What it held.
+    pub fn contents(&self) -> &Secret {
+        &self.contents
+    }
+}
+
+impl fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretFile({})", self.path.display())
+    }
+}
+
+impl fmt::Display for SecretFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Secret, SignedUrl};
+    use super::{Secret, SecretFile, SignedUrl};
+
+    #[test]
+    fn a_secret_file_prints_as_its_path() {
+        let file = SecretFile::new("/run/credentials/token", Secret::new("hunter2"));
+        assert_eq!(
+            format!("{file} {file:?}"),
+            "/run/credentials/token SecretFile(/run/credentials/token)"
+        );
+        assert_eq!(file.contents().expose(), "hunter2");
+    }
 
     #[test]
     fn a_signed_url_prints_without_its_query() {

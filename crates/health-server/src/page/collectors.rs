@@ -156,7 +156,7 @@ mod tests {
                 Row::Ran(name, _) => panic!("{name} did not run"),
             })
             .collect();
-        assert_eq!(names, ["hardware", "network", "stream", "script", "push"]);
+        assert_eq!(names, ["hardware", "network", "stream", "script", "push", "remote_write"]);
         let why = |name: &str| {
             rows.iter().find_map(|row| match row {
                 Row::Off(off, why) if *off == name => Some(why.clone()),
@@ -174,6 +174,9 @@ mod tests {
         let push = "off (pushes these metrics to a Pushgateway, for kiosks Prometheus cannot \
                     reach): set HEALTH_PUSHGATEWAY_URL";
         assert_eq!(why("push").as_deref(), Some(push));
+        let remote_write = "off (sends these metrics with Prometheus remote-write, for fleets \
+                            beyond one Prometheus): set HEALTH_REMOTE_WRITE_URL";
+        assert_eq!(why("remote_write").as_deref(), Some(remote_write));
         if cfg!(feature = "script") {
             let script = why("script").unwrap();
             assert!(script.ends_with("or set HEALTH_SCRIPT_PIDFILE, HEALTH_SCRIPT_PROCESS_NAME or HEALTH_SCRIPT_STATUS_FILE"), "{script}");
@@ -205,6 +208,7 @@ mod tests {
                 ("stream_playlist", true),
                 ("script", false),
                 ("push", false),
+                ("remote_write", false),
                 ("aardvark", true),
                 ("acme_doors", true),
             ]

@@ -99,7 +99,7 @@ fn every_boolean_setting_rejects_a_non_boolean() {
         .filter(|s| matches!(s.field, Field::Bool(_)))
         .map(|s| s.env_name())
         .collect();
-    assert_eq!(booleans.len(), 8, "{booleans:?}");
+    assert_eq!(booleans.len(), 9, "{booleans:?}");
     for name in booleans {
         assert_eq!(
             only_problem(&from_env(&[(name.as_str(), "maybe")])),
@@ -886,5 +886,123 @@ fn every_example_in_a_message_is_a_value_its_setting_accepts() {
         problem,
         "HEALTH_NETWORK_SPEEDTEST_INTERVAL=30: expected a number of seconds, at least 60 seconds \
          (e.g. 60 or 90)"
+    );
+}
+
+#[test]
+fn remote_write_settings_parse() {
+    let dir = TempDir::new().expect("tempdir");
+    let token = write(&dir, "token", &format!("{TOKEN}\n"));
+    let loaded = load(&from_env(&[
+        (
+            "HEALTH_REMOTE_WRITE_URL",
+            "https://a.example/api/v1/write?tenant=QUERY-SECRET, http://b.example:9090/api/v1/write",
+        ),
+        ("HEALTH_REMOTE_WRITE_INTERVAL", "1"),
+        ("HEALTH_REMOTE_WRITE_LABELS", "kiosk=hall-a,site=berlin"),
+        ("HEALTH_REMOTE_WRITE_BEARER_TOKEN_FILE", token.to_str().expect("utf-8")),
+        ("HEALTH_REMOTE_WRITE_PERSIST", "true"),
+    ]));
+    let rw = &loaded.config.remote_write;
+    assert!(rw.enabled());
+    assert_eq!(rw.urls.len(), 2);
+    assert_eq!(rw.interval, Duration::from_secs(1));
+    assert_eq!(rw.labels[1], ("site".to_owned(), "berlin".to_owned()));
+    assert_eq!(rw.auth(), super::super::RemoteWriteAuth::Bearer(super::super::Secret::new(TOKEN)));
+    let shown = format!("{loaded:?}\n{}", loaded.describe_effective());
+    assert!(!shown.contains(TOKEN) && !shown.contains("QUERY-SECRET"), "{shown}");
+    let line = "HEALTH_REMOTE_WRITE_URL=https://a.example/api/v1/write,http://b.example:9090/api/v1/write  # environment";
+    assert!(shown.lines().any(|l| l == line), "no `{line}` in:\n{shown}");
+    assert!(!HealthConfig::default().remote_write.enabled());
+    assert!(!HealthConfig::default().remote_write.persist, "no SD-card writes unless asked");
+
+    let basic = load(&from_env(&[
+        ("HEALTH_REMOTE_WRITE_USERNAME", "kiosk"),
+        ("HEALTH_REMOTE_WRITE_PASSWORD", "two words"),
+    ]));
+    let expected = super::super::RemoteWriteAuth::Basic {
+        username: "kiosk".to_owned(),
+        password: super::super::Secret::new("two words"),
+    };
+    assert_eq!(basic.config.remote_write.auth(), expected);
+    assert!(basic.describe_effective().contains("HEALTH_REMOTE_WRITE_PASSWORD=<redacted>"));
+}
+
+#[test]
+fn bad_remote_write_settings_name_the_variable_the_value_and_what_is_allowed() {
+    let dir = TempDir::new().expect("tempdir");
+    let missing = dir.path().join("missing-token");
+    let missing = missing.to_str().expect("utf-8");
+    let cases: [(&[(&str, &str)], &str); 9] = [
+        (
+            &[("HEALTH_REMOTE_WRITE_URL", "https://user:hunter2@mimir.example/api/v1/push")],
+            "HEALTH_REMOTE_WRITE_URL=https://mimir.example/api/v1/push: expected URLs without \
+             credentials: put them in the auth settings (HEALTH_REMOTE_WRITE_USERNAME and \
+             _PASSWORD, or _BEARER_TOKEN), which are never shown",
+        ),
+        (
+            &[("HEALTH_REMOTE_WRITE_URL", "http://a.example,ftp://b.example/x?sig=s")],
+            "HEALTH_REMOTE_WRITE_URL=http://a.example,ftp://b.example/x: expected comma-separated \
+             http:// or https:// URLs with a host (e.g. \
+             http://prometheus.example:9090/api/v1/write) (not valid: ftp://b.example/x)",
+        ),
+        (
+            &[("HEALTH_REMOTE_WRITE_LABELS", "kiosk=hall-a,__name__=x")],
+            "HEALTH_REMOTE_WRITE_LABELS=kiosk=hall-a,__name__=x: expected comma-separated \
+             name=value pairs, each name a Prometheus label name (letters, digits and _, not \
+             starting with a digit or __) given once, each value without a comma (e.g. \
+             kiosk=hall-a,site=berlin)",
+        ),
+        (
+            &[("HEALTH_REMOTE_WRITE_INTERVAL", "0.5")],
+            "HEALTH_REMOTE_WRITE_INTERVAL=0.5: expected a number of seconds, at least 1 second",
+        ),
+        (
+            &[("HEALTH_REMOTE_WRITE_BEARER_TOKEN_FILE", missing)],
+            "HEALTH_REMOTE_WRITE_BEARER_TOKEN_FILE=",
+        ),
+        (
+            &[
+                ("HEALTH_REMOTE_WRITE_BEARER_TOKEN", TOKEN),
+                ("HEALTH_REMOTE_WRITE_USERNAME", "k"),
+                ("HEALTH_REMOTE_WRITE_PASSWORD", "p"),
+            ],
+            "HEALTH_REMOTE_WRITE_BEARER_TOKEN=<redacted>: expected either a bearer token or basic \
+             authentication (HEALTH_REMOTE_WRITE_USERNAME with HEALTH_REMOTE_WRITE_PASSWORD), not both",
+        ),
+        (
+            &[("HEALTH_REMOTE_WRITE_USERNAME", "kiosk")],
+            "HEALTH_REMOTE_WRITE_USERNAME=kiosk: expected a password with it: set \
+             HEALTH_REMOTE_WRITE_PASSWORD or HEALTH_REMOTE_WRITE_PASSWORD_FILE",
+        ),
+        (
+            &[("HEALTH_REMOTE_WRITE_PASSWORD", "p")],
+            "HEALTH_REMOTE_WRITE_PASSWORD=<redacted>: expected HEALTH_REMOTE_WRITE_USERNAME with \
+             it: basic authentication needs a user",
+        ),
+        (
+            &[("HEALTH_REMOTE_WRITE_QUEUE_MAX_BYTES", "1000")],
+            "HEALTH_REMOTE_WRITE_QUEUE_MAX_BYTES=1000: expected a whole number of bytes, at least 100000",
+        ),
+    ];
+    for (pairs, expected) in cases {
+        let problem = only_problem(&from_env(pairs));
+        assert!(problem.starts_with(expected), "{pairs:?}:\n{problem}\nexpected:\n{expected}");
+        assert!(!problem.contains("hunter2") && !problem.contains(TOKEN), "{problem}");
+    }
+    let problem = only_problem(&from_env(&[("HEALTH_REMOTE_WRITE_BEARER_TOKEN_FILE", missing)]));
+    assert!(problem.contains(missing) && problem.contains("No such file"), "{problem}");
+
+    let token = write(&dir, "token", "abc\n");
+    let both = only_problem(&from_env(&[
+        ("HEALTH_REMOTE_WRITE_BEARER_TOKEN", TOKEN),
+        ("HEALTH_REMOTE_WRITE_BEARER_TOKEN_FILE", token.to_str().expect("utf-8")),
+    ]));
+    assert!(
+        both.ends_with(
+            "expected only one of HEALTH_REMOTE_WRITE_BEARER_TOKEN and \
+             HEALTH_REMOTE_WRITE_BEARER_TOKEN_FILE"
+        ),
+        "{both}"
     );
 }
