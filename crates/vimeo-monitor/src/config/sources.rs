@@ -19,13 +19,14 @@ const HEALTH_PREFIX: &str = "HEALTH_";
 
 /// The health exporter's tables in the shared TOML file (`health_server::config::settings()`'s
 /// sections, asserted by a test): written out, as the kiosk may be built without the exporter.
-pub(crate) const HEALTH_TABLES: [&str; 10] = [
+pub(crate) const HEALTH_TABLES: [&str; 11] = [
     "hardware",
     "metrics",
     "monitoring",
     "network",
     "push",
     "pushgateway",
+    "remote_write",
     "screen",
     "script",
     "state",
