@@ -266,7 +266,11 @@ async fn ffprobe_children_sees_running_zombie_and_reaped_children() {
         .expect("spawn ffprobe");
     let pid = i32::try_from(child.id()).unwrap();
 
-    let running = wait_for_ffprobe(|children| children.iter().any(|p| p.pid == pid)).await;
+    // Until its exec completes, the forked child has no command line yet: wait for it.
+    let running = wait_for_ffprobe(|children| {
+        children.iter().any(|p| p.pid == pid && p.cmdline.starts_with("ffprobe "))
+    })
+    .await;
     let running = running.into_iter().find(|p| p.pid == pid).unwrap();
     assert_ne!(running.state, 'Z');
     assert!(running.cmdline.starts_with("ffprobe "), "{running:?}");
