@@ -233,3 +233,23 @@ fn single_value(expr: &str, answer: Result<Vec<Value>, String>) -> Option<f64> {
     assert!(result.len() <= 1, "{expr} gave several series: {result:?}");
     result.first().map(|r| r["value"][1].as_str().unwrap().parse().unwrap())
 }
+
+/// Waits until `probe` says done, at most `within`; panics naming `what` and the last answer.
+pub async fn wait_for<T: std::fmt::Debug>(
+    what: &str,
+    within: std::time::Duration,
+    mut probe: impl AsyncFnMut() -> (bool, T),
+) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let (done, seen) = probe().await;
+        if done {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within {within:?}: {what}; last: {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

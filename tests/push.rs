@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use end_to_end::{Prometheus, get, grafana};
+use end_to_end::{Prometheus, get, grafana, wait_for};
 use health_server::Exporter;
 use health_server::config::{HealthConfig, SignedUrl};
 use tokio::net::TcpListener;
@@ -34,23 +34,6 @@ async fn start_pushgateway(dir: &Path) -> (Child, std::net::SocketAddr) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     (child, addr)
-}
-
-/// Waits until `check` holds, at most `within`; panics naming `what` and the last answer.
-async fn wait_for<T: std::fmt::Debug>(
-    what: &str,
-    within: Duration,
-    mut probe: impl AsyncFnMut() -> (bool, T),
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        let (done, seen) = probe().await;
-        if done {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}; last: {seen:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,28 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use end_to_end::{Prometheus, get};
+use end_to_end::{Prometheus, get, wait_for};
 use health_core::{CollectError, Collector, MetricDesc, Schedule, Snapshot, Unit};
 use health_server::Exporter;
 use health_server::config::{HealthConfig, SignedUrl};
 use tokio::net::TcpListener;
-
-/// Waits until `probe` says done, at most `within`; panics naming `what` and the last answer.
-async fn wait_for<T: std::fmt::Debug>(
-    what: &str,
-    within: Duration,
-    mut probe: impl AsyncFnMut() -> (bool, T),
-) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        let (done, seen) = probe().await;
-        if done {
-            return seen;
-        }
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}; last: {seen:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 /// An exporter with the hardware collector and the self-metrics, sending every second to `url`.
 fn config(url: &str) -> HealthConfig {
