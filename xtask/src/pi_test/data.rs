@@ -160,7 +160,7 @@ mod tests {
             "-f lavfi -i testsrc2=size=320x180:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000",
             "-t 90 -c:v libx264 -preset veryfast -profile:v baseline -g 25 -keyint_min 25 -sc_threshold 0",
             "-c:a aac -b:a 64k -f hls -hls_time 1 -hls_list_size 0 -hls_playlist_type vod",
-            "-hls_segment_filename /c/hls/seg%03d.ts /c/hls/vod.m3u8",
+            "-hls_segment_filename '/c/hls/seg%03d.ts' /c/hls/vod.m3u8",
         ] {
             assert!(shown.contains(part), "{part} not in {shown}");
         }

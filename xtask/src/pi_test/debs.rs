@@ -100,15 +100,28 @@ fn parse_depends(text: &str) -> BTreeMap<String, Vec<Vec<Alternative>>> {
     packages
 }
 
-/// The package chosen for one dependency group: the first alternative that is a real arm64
-/// package, else the first arm64 provider of any alternative, in order.
+/// The package chosen for one dependency group, alternatives in order: a real arm64 package
+/// is taken, unless the build machine's package of the same name is listed as satisfying it
+/// (Multi-Arch: foreign tools such as `kmod`); a virtual one is its first provider when all
+/// providers are arm64 packages. `None` when the group is met without an arm64 package (by
+/// an architecture-independent or a foreign one): the guest needs nothing from it.
 fn choose(group: &[Alternative]) -> Option<&str> {
     for alternative in group {
-        if !alternative.virtual_ && alternative.name.ends_with(ARCH) {
+        if !alternative.virtual_ {
+            let bare = alternative.name.strip_suffix(ARCH)?;
+            if alternative.providers.iter().any(|p| p == bare) {
+                return None;
+            }
             return Some(&alternative.name);
         }
+        if alternative.providers.iter().any(|p| !p.ends_with(ARCH)) {
+            return None;
+        }
+        if let Some(first) = alternative.providers.first() {
+            return Some(first);
+        }
     }
-    group.iter().flat_map(|a| &a.providers).map(String::as_str).find(|p| p.ends_with(ARCH))
+    None
 }
 
 /// The closure of `roots` in `apt-cache depends --recurse` output: arm64 package names
@@ -336,12 +349,15 @@ kmod
     }
 
     #[test]
-    fn a_virtual_package_resolves_to_its_first_arm64_provider() {
-        let text = "a:arm64\n  Depends: <virt:arm64>\n    native-only\n    second:arm64\n    third:arm64\n";
+    fn a_virtual_package_resolves_to_its_first_provider_when_all_are_arm64() {
+        let text = "a:arm64\n  Depends: <virt:arm64>\n    second:arm64\n    third:arm64\n";
         assert_eq!(resolve(text, &["a:arm64"]), ["a:arm64", "second:arm64"]);
-        // No arm64 provider at all: the dependency is dropped, not an error.
-        let text = "a:arm64\n  Depends: <virt:arm64>\n    native-only\n";
+        // Met by a package of another architecture: dropped, not an error.
+        let text = "a:arm64\n  Depends: <virt:arm64>\n    cdebconf:arm64\n    debconf\n";
         assert_eq!(resolve(text, &["a:arm64"]), ["a:arm64"]);
+        // Provided by nothing, the next alternative is tried.
+        let text = "a:arm64\n |Depends: <gone:arm64>\n  Depends: b:arm64\n";
+        assert_eq!(resolve(text, &["a:arm64"]), ["a:arm64", "b:arm64"]);
     }
 
     #[test]
