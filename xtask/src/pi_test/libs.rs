@@ -15,7 +15,8 @@ use crate::elf;
 
 /// Where Debian's arm64 packages put shared libraries, in the loader's order. `libblas.so.3`
 /// and `liblapack.so.3` live in `blas/` and `lapack/` (update-alternatives links them into the
-/// multiarch directory on a real system, which unpacking does not run).
+/// multiarch directory on a real system, which unpacking does not run); `libpulse.so.0` finds
+/// `libpulsecommon-16.1.so` through its `RUNPATH`, `pulseaudio/`.
 pub(crate) const LIB_DIRS: &[&str] = &[
     "lib/aarch64-linux-gnu",
     "usr/lib/aarch64-linux-gnu",
@@ -23,6 +24,7 @@ pub(crate) const LIB_DIRS: &[&str] = &[
     "usr/lib",
     "usr/lib/aarch64-linux-gnu/blas",
     "usr/lib/aarch64-linux-gnu/lapack",
+    "usr/lib/aarch64-linux-gnu/pulseaudio",
 ];
 
 /// The dynamic loader every aarch64 program names (`PT_INTERP`).
