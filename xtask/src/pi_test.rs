@@ -327,6 +327,8 @@ fn emulated(options: &Options) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&initrd);
     }
     let report = report::parse(&run.log);
+    let extra_reason =
+        run.status.filter(|s| !s.success()).map(|s| format!("{} exited with {s}", qemu::PROGRAM));
     let boot = run
         .marker_at
         .map_or_else(|| "no init line".to_owned(), |t| format!("{:.1}s", t.as_secs_f64()));
@@ -350,6 +352,7 @@ fn emulated(options: &Options) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        extra_reason,
     })
 }
 
@@ -385,12 +388,20 @@ struct Conclusion<'a> {
     /// The other mode's figures file and the two column labels (this, other).
     other_figures: (&'a Path, (&'a str, &'a str)),
     summary: String,
+    /// A failure the log cannot show (qemu's own exit status).
+    extra_reason: Option<String>,
 }
 
 /// Pass: print the checks, figures and times, write the figures. Fail: print the whole log
 /// and every reason.
 fn conclude(c: &Conclusion<'_>) -> anyhow::Result<()> {
-    match report::verdict(c.report, c.ending, c.log) {
+    let mut verdict = report::verdict(c.report, c.ending, c.log);
+    if let Some(reason) = &c.extra_reason {
+        let mut reasons = verdict.err().unwrap_or_default();
+        reasons.push(reason.clone());
+        verdict = Err(reasons);
+    }
+    match verdict {
         Ok(()) => {
             std::fs::write(c.figures_path, report::figures_file(&c.report.figures))
                 .with_context(|| format!("writing {}", c.figures_path.display()))?;

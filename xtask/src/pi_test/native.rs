@@ -107,6 +107,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64(),
             build.as_secs_f64()
         ),
+        extra_reason: None,
     })
 }
 
