@@ -229,13 +229,15 @@ fn emulated(options: &Options) -> anyhow::Result<()> {
     let total: u64 = wanted.iter().map(|d| d.size).sum();
     let bytes = |debs: &[debs::Deb]| mib(debs.iter().map(|d| d.size).sum());
     eprintln!(
-        "pi-test: {} arm64 packages ({}): downloaded {} ({}), reused {} ({}) in {}",
+        "pi-test: {} arm64 packages ({}): downloaded {} ({}), reused {} ({}), removed {} \
+         superseded in {}",
         wanted.len(),
         mib(total),
         fetched.downloaded.len(),
         bytes(&fetched.downloaded),
         fetched.reused.len(),
         bytes(&fetched.reused),
+        fetched.removed,
         cache.join("debs").display()
     );
     let tree = cache.join("arm64");

@@ -217,9 +217,12 @@ pub(crate) fn candidates(names: &[String]) -> anyhow::Result<Vec<Deb>> {
 pub(crate) struct Fetched {
     pub(crate) downloaded: Vec<Deb>,
     pub(crate) reused: Vec<Deb>,
+    /// `.deb`s of the directory that are not wanted any more (older versions): deleted.
+    pub(crate) removed: usize,
 }
 
-/// Download into `dir` each of `debs` that is not there yet; return the paths of all of them.
+/// Download into `dir` each of `debs` that is not there yet, delete the other `.deb`s there
+/// (superseded versions would pile up); return the paths of all of `debs`.
 pub(crate) fn fetch(dir: &Path, debs: &[Deb]) -> anyhow::Result<(Vec<PathBuf>, Fetched)> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut fetched = Fetched::default();
@@ -239,6 +242,14 @@ pub(crate) fn fetch(dir: &Path, debs: &[Deb]) -> anyhow::Result<(Vec<PathBuf>, F
             command.arg(format!("{}:{}={}", deb.package, deb.architecture, deb.version));
         }
         cmd::output(&mut command).context("downloading the arm64 packages")?;
+    }
+    let wanted: Vec<String> = debs.iter().map(Deb::file_name).collect();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".deb") && !wanted.contains(&name) {
+            std::fs::remove_file(dir.join(&name))?;
+            fetched.removed += 1;
+        }
     }
     let mut paths = Vec::new();
     for deb in debs {
@@ -368,6 +379,38 @@ kmod
             "apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
              --no-breaks --no-replaces --no-enhances --no-pre-depends mpv:arm64"
         );
+    }
+
+    /// With every wanted `.deb` in the cache nothing is downloaded, and the others go.
+    #[test]
+    fn a_full_cache_is_reused_and_superseded_versions_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let deb = |package: &str, version: &str| Deb {
+            package: package.into(),
+            version: version.into(),
+            architecture: "arm64".into(),
+            size: 10,
+        };
+        let wanted = [deb("mpv", "0.35.1-4"), deb("libx264-164", "2:0.164-3")];
+        for name in [
+            "mpv_0.35.1-4_arm64.deb",
+            "libx264-164_2%3a0.164-3_arm64.deb",
+            "mpv_0.35.1-3_arm64.deb",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        let (paths, fetched) = fetch(dir.path(), &wanted).unwrap();
+        assert_eq!(
+            paths,
+            [
+                dir.path().join("mpv_0.35.1-4_arm64.deb"),
+                dir.path().join("libx264-164_2%3a0.164-3_arm64.deb")
+            ]
+        );
+        assert_eq!((fetched.downloaded.len(), fetched.reused.len(), fetched.removed), (0, 2, 1));
+        assert!(!dir.path().join("mpv_0.35.1-3_arm64.deb").exists());
+        assert!(dir.path().join("notes.txt").exists());
     }
 
     #[test]
