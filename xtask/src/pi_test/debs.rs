@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
@@ -279,11 +279,48 @@ pub(crate) fn extract(debs: &[PathBuf], tree: &Path) -> anyhow::Result<bool> {
     let _ = std::fs::remove_file(&stamp);
     std::fs::create_dir_all(tree)?;
     for deb in debs {
-        cmd::output(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree))
-            .with_context(|| format!("unpacking {}", deb.display()))?;
+        let name = deb.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with("linux-image-") {
+            extract_boot(deb, tree)?;
+        } else {
+            cmd::output(Command::new("dpkg-deb").arg("-x").arg(deb).arg(tree))
+                .with_context(|| format!("unpacking {}", deb.display()))?;
+        }
     }
     std::fs::write(&stamp, list)?;
     Ok(true)
+}
+
+/// Unpack only `boot/` of a kernel package: the guest needs `vmlinuz` alone, and the modules
+/// would be 450 MiB more on disk (the virt board's devices are built in).
+fn extract_boot(deb: &Path, tree: &Path) -> anyhow::Result<()> {
+    let mut dpkg = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(deb)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting dpkg-deb")?;
+    let stdout = dpkg.stdout.take().context("dpkg-deb's stdout")?;
+    let mut archive = tar::Archive::new(stdout);
+    let mut result = Ok(());
+    // Read to the end, so dpkg-deb is not cut off by a closed pipe.
+    for entry in archive.entries().context("reading the kernel package")? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        let inside = path.strip_prefix(".").unwrap_or(&path);
+        if inside.starts_with("boot") && result.is_ok() {
+            result = entry
+                .unpack_in(tree)
+                .map(drop)
+                .with_context(|| format!("unpacking {} of {}", path.display(), deb.display()));
+        }
+    }
+    let status = dpkg.wait()?;
+    if !status.success() {
+        bail!("`dpkg-deb --fsys-tarfile {}` failed ({status})", deb.display());
+    }
+    result
 }
 
 #[cfg(test)]
