@@ -223,30 +223,7 @@ fn emulated(options: &Options) -> anyhow::Result<()> {
 
     // 2. The Debian packages.
     let step = Instant::now();
-    let names = debs::closure(debs::ROOTS)?;
-    let wanted = debs::candidates(&names)?;
-    let (deb_paths, fetched) = debs::fetch(&cache.join("debs"), &wanted)?;
-    let total: u64 = wanted.iter().map(|d| d.size).sum();
-    let bytes = |debs: &[debs::Deb]| mib(debs.iter().map(|d| d.size).sum());
-    eprintln!(
-        "pi-test: {} arm64 packages ({}): downloaded {} ({}), reused {} ({}), removed {} \
-         superseded in {}",
-        wanted.len(),
-        mib(total),
-        fetched.downloaded.len(),
-        bytes(&fetched.downloaded),
-        fetched.reused.len(),
-        bytes(&fetched.reused),
-        fetched.removed,
-        cache.join("debs").display()
-    );
-    let tree = cache.join("arm64");
-    let unpacked = debs::extract(&deb_paths, &tree)?;
-    eprintln!(
-        "pi-test: {} {}",
-        if unpacked { "unpacked them into" } else { "reusing the unpacked tree" },
-        tree.display()
-    );
+    let tree = unpacked_packages(&cache)?;
     timings.push(("packages", step.elapsed()));
 
     // 3. The data.
@@ -256,53 +233,8 @@ fn emulated(options: &Options) -> anyhow::Result<()> {
 
     // 4. The initramfs: the Debian part (cached) and this run's part.
     let step = Instant::now();
-    let mpv = tree.join("usr/bin/mpv");
-    let ffprobe = tree.join("usr/bin/ffprobe");
-    let busybox = tree.join("bin/busybox");
     let ours: Vec<PathBuf> = BINARIES.iter().map(|b| release.join(b)).collect();
-    let mut programs = vec![mpv.clone(), ffprobe.clone()];
-    programs.extend(ours.iter().cloned());
-    if is_elf(&guest) {
-        programs.push(guest.clone());
-    }
-    let libraries = libs::closure(&programs, &libs::index(&tree)?)?;
-    let lib_bytes: u64 =
-        libraries.iter().map(|l| std::fs::metadata(&l.path).map_or(0, |m| m.len())).sum();
-    eprintln!(
-        "pi-test: the programs need {} shared libraries, {} (all in the guest's /lib)",
-        libraries.len(),
-        mib(lib_bytes)
-    );
-    let mut debian = Archive::default();
-    debian.char_device("dev/console", 5, 1, 0o600);
-    debian.file("bin/busybox", &busybox, 0o755);
-    debian.file("usr/bin/mpv", &mpv, 0o755);
-    debian.file("usr/bin/ffprobe", &ffprobe, 0o755);
-    for library in &libraries {
-        debian.file(&format!("lib/{}", library.name), &library.path, 0o755);
-    }
-    let parts = cache.join("initramfs");
-    std::fs::create_dir_all(&parts)?;
-    let debian_part = parts.join("debian.cpio");
-    let fingerprint = parts.join("debian.list");
-    let listed = debian.fingerprint();
-    if debian_part.is_file() && std::fs::read_to_string(&fingerprint).is_ok_and(|s| s == listed) {
-        eprintln!(
-            "pi-test: reusing {} ({})",
-            debian_part.display(),
-            mib(std::fs::metadata(&debian_part)?.len())
-        );
-    } else {
-        let size = initramfs::write_plain(&debian, 1, &debian_part)?;
-        std::fs::write(&fingerprint, listed)?;
-        eprintln!("pi-test: wrote {} ({}, uncompressed)", debian_part.display(), mib(size));
-    }
-    let this_run = run_part(&guest, &ours, &data)?;
-    let run_part_path = parts.join("run.cpio.gz");
-    let (raw, gz) = initramfs::write_gz(&this_run, 1_000_000, &run_part_path)?;
-    eprintln!("pi-test: wrote {} ({} from {})", run_part_path.display(), mib(gz), mib(raw));
-    let initrd = cache.join("initrd");
-    let initrd_size = initramfs::concatenate(&[debian_part, run_part_path], &initrd)?;
+    let (initrd, initrd_size) = assemble_initrd(&cache, &tree, &guest, &ours, &data)?;
     timings.push(("initramfs", step.elapsed()));
 
     // 5. Boot and run.
@@ -356,6 +288,93 @@ fn emulated(options: &Options) -> anyhow::Result<()> {
         ),
         extra_reason,
     })
+}
+
+/// The initrd: the Debian part (busybox, mpv, ffprobe and every library; cached while its
+/// files are unchanged) followed by this run's part. Returns its path and size.
+fn assemble_initrd(
+    cache: &Path,
+    tree: &Path,
+    guest: &Path,
+    ours: &[PathBuf],
+    data: &data::Data,
+) -> anyhow::Result<(PathBuf, u64)> {
+    let mpv = tree.join("usr/bin/mpv");
+    let ffprobe = tree.join("usr/bin/ffprobe");
+    let busybox = tree.join("bin/busybox");
+    let mut programs = vec![mpv.clone(), ffprobe.clone()];
+    programs.extend(ours.iter().cloned());
+    if is_elf(guest) {
+        programs.push(guest.to_owned());
+    }
+    let libraries = libs::closure(&programs, &libs::index(tree)?)?;
+    let lib_bytes: u64 =
+        libraries.iter().map(|l| std::fs::metadata(&l.path).map_or(0, |m| m.len())).sum();
+    eprintln!(
+        "pi-test: the programs need {} shared libraries, {} (all in the guest's /lib)",
+        libraries.len(),
+        mib(lib_bytes)
+    );
+    let mut debian = Archive::default();
+    debian.char_device("dev/console", 5, 1, 0o600);
+    debian.file("bin/busybox", &busybox, 0o755);
+    debian.file("usr/bin/mpv", &mpv, 0o755);
+    debian.file("usr/bin/ffprobe", &ffprobe, 0o755);
+    for library in &libraries {
+        debian.file(&format!("lib/{}", library.name), &library.path, 0o755);
+    }
+    let parts = cache.join("initramfs");
+    std::fs::create_dir_all(&parts)?;
+    let debian_part = parts.join("debian.cpio");
+    let fingerprint = parts.join("debian.list");
+    let listed = debian.fingerprint();
+    if debian_part.is_file() && std::fs::read_to_string(&fingerprint).is_ok_and(|s| s == listed) {
+        eprintln!(
+            "pi-test: reusing {} ({})",
+            debian_part.display(),
+            mib(std::fs::metadata(&debian_part)?.len())
+        );
+    } else {
+        let size = initramfs::write_plain(&debian, 1, &debian_part)?;
+        std::fs::write(&fingerprint, listed)?;
+        eprintln!("pi-test: wrote {} ({}, uncompressed)", debian_part.display(), mib(size));
+    }
+    let this_run = run_part(guest, ours, data)?;
+    let run_part_path = parts.join("run.cpio.gz");
+    let (raw, gz) = initramfs::write_gz(&this_run, 1_000_000, &run_part_path)?;
+    eprintln!("pi-test: wrote {} ({} from {})", run_part_path.display(), mib(gz), mib(raw));
+    let initrd = cache.join("initrd");
+    let initrd_size = initramfs::concatenate(&[debian_part, run_part_path], &initrd)?;
+    Ok((initrd, initrd_size))
+}
+
+/// The arm64 packages' closure, downloaded and unpacked (or reused); returns the tree.
+fn unpacked_packages(cache: &Path) -> anyhow::Result<PathBuf> {
+    let names = debs::closure(debs::ROOTS)?;
+    let wanted = debs::candidates(&names)?;
+    let (deb_paths, fetched) = debs::fetch(&cache.join("debs"), &wanted)?;
+    let total: u64 = wanted.iter().map(|d| d.size).sum();
+    let bytes = |debs: &[debs::Deb]| mib(debs.iter().map(|d| d.size).sum());
+    eprintln!(
+        "pi-test: {} arm64 packages ({}): downloaded {} ({}), reused {} ({}), removed {} \
+         superseded in {}",
+        wanted.len(),
+        mib(total),
+        fetched.downloaded.len(),
+        bytes(&fetched.downloaded),
+        fetched.reused.len(),
+        bytes(&fetched.reused),
+        fetched.removed,
+        cache.join("debs").display()
+    );
+    let tree = cache.join("arm64");
+    let unpacked = debs::extract(&deb_paths, &tree)?;
+    eprintln!(
+        "pi-test: {} {}",
+        if unpacked { "unpacked them into" } else { "reusing the unpacked tree" },
+        tree.display()
+    );
+    Ok(tree)
 }
 
 /// The part of the initramfs that changes with each build: `/init`, our binaries, the test
