@@ -272,7 +272,7 @@ fn emulated(options: &Options) -> anyhow::Result<()> {
         log: &run.log,
         log_path: &log_path,
         figures_path: &cache.join("figures.txt"),
-        other_figures: (&cache.join("figures-native.txt"), ("emulated", "native")),
+        other_figures: (&cache.join("figures-native.txt"), true),
         summary: format!(
             "pi-test: emulated Cortex-A72 x{} with {} MiB: boot {boot}, boot + run {:.1}s, \
              total {:.1}s ({})",
@@ -406,8 +406,8 @@ struct Conclusion<'a> {
     log: &'a str,
     log_path: &'a Path,
     figures_path: &'a Path,
-    /// The other mode's figures file and the two column labels (this, other).
-    other_figures: (&'a Path, (&'a str, &'a str)),
+    /// The other mode's figures file (its last pass), and whether this run is the emulated one.
+    other_figures: (&'a Path, bool),
     summary: String,
     /// A failure the log cannot show (qemu's own exit status).
     extra_reason: Option<String>,
@@ -428,13 +428,16 @@ fn conclude(c: &Conclusion<'_>) -> anyhow::Result<()> {
                 .with_context(|| format!("writing {}", c.figures_path.display()))?;
             println!();
             print!("{}", report::table(c.report));
-            let (other_path, labels) = c.other_figures;
+            let (other_path, emulated) = c.other_figures;
             if let Ok(text) = std::fs::read_to_string(other_path) {
                 println!("compared with {} (the other mode's last pass):", other_path.display());
-                print!(
-                    "{}",
-                    report::comparison(&c.report.figures, &report::read_figures(&text), labels)
-                );
+                let other = report::read_figures(&text);
+                let (guest, native) = if emulated {
+                    (&c.report.figures, &other)
+                } else {
+                    (&other, &c.report.figures)
+                };
+                print!("{}", report::comparison(guest, native));
             }
             println!("{}", c.summary);
             println!(

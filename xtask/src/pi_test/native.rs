@@ -100,7 +100,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         log: &run.log,
         log_path: &log_path,
         figures_path: &cache.join("figures-native.txt"),
-        other_figures: (&cache.join("figures.txt"), ("native", "emulated")),
+        other_figures: (&cache.join("figures.txt"), false),
         summary: format!(
             "pi-test --native: run {:.1}s, total {:.1}s (build {:.1}s)",
             run.elapsed.as_secs_f64(),

@@ -192,19 +192,21 @@ pub(crate) fn table(report: &Report) -> String {
     text
 }
 
-/// The figures of two runs side by side with the ratio `this / other` (emulated / native).
-pub(crate) fn comparison(this: &[Figure], other: &[Figure], labels: (&str, &str)) -> String {
-    let width = this.iter().map(|f| f.name.len()).max().unwrap_or(0);
-    let mut text = format!("  {:<width$}  {:>14}  {:>14}  ratio\n", "figure", labels.0, labels.1);
-    for f in this {
-        let Some(o) = other.iter().find(|o| o.name == f.name && o.unit == f.unit) else {
+/// The figures both runs have, side by side with the ratio emulated / native (how many times
+/// the Pi-class machine's figure is the PC's).
+pub(crate) fn comparison(emulated: &[Figure], native: &[Figure]) -> String {
+    let width = emulated.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    let mut text =
+        format!("  {:<width$}  {:>16}  {:>16}  emulated/native\n", "figure", "emulated", "native");
+    for f in emulated {
+        let Some(o) = native.iter().find(|o| o.name == f.name && o.unit == f.unit) else {
             continue;
         };
         let ratio =
             if o.value == 0.0 { "-".to_owned() } else { format!("{:.2}", f.value / o.value) };
         let _ = writeln!(
             text,
-            "  {:<width$}  {:>14}  {:>14}  {ratio}",
+            "  {:<width$}  {:>16}  {:>16}  {ratio}",
             f.name,
             format!("{} {}", f.value, f.unit),
             format!("{} {}", o.value, o.unit)
@@ -346,7 +348,7 @@ PI-TEST exit 0\r
     fn two_runs_compare_figure_by_figure() {
         let guest = read_figures("a.cpu_ms 12 ms\nb.rss 100 bytes\nonly.guest 1 count\n");
         let native = read_figures("a.cpu_ms 3 ms\nb.rss 0 bytes\n");
-        let text = comparison(&guest, &native, ("emulated", "native"));
+        let text = comparison(&guest, &native);
         assert!(text.contains("4.00"), "{text}");
         assert!(!text.contains("only.guest"), "{text}");
         assert!(text.lines().any(|l| l.contains("b.rss") && l.ends_with('-')), "{text}");
