@@ -112,11 +112,6 @@ fn missing_for_emulation(build_guest: bool) -> Vec<Missing> {
         "the full-system emulator `qemu-system-aarch64`",
         "apt-get install -y qemu-system-arm",
     );
-    need(
-        cmd::which("cpio").is_some(),
-        "`cpio` (checks the initramfs writer in the tests)",
-        "apt-get install -y cpio",
-    );
     for (program, package) in [("apt-get", "apt"), ("apt-cache", "apt"), ("dpkg-deb", "dpkg")] {
         need(
             cmd::which(program).is_some(),
