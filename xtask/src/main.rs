@@ -6,7 +6,11 @@
 //!   release binaries (cross-compiled for Raspberry Pi OS 64-bit with Debian's `rustc-web`),
 //!   strip and check them, smoke-test them (under qemu-user when cross-compiled), and package
 //!   them as `dist/vimeo-monitor-<version>-<target>.tar.gz` and a `.deb`.
-//! - `setup-cross [--dry-run]`: install what `dist` needs on a Debian host.
+//! - `pi-test [--native] [--memory MIB] [--timeout SECS] [--keep]`: boot the aarch64 dist
+//!   binaries on an emulated Raspberry Pi 4 (qemu-system-aarch64, Debian's arm64 kernel, mpv and
+//!   ffprobe) and run the `pi-guest` test program there; `--native` runs it on this machine for
+//!   the baseline figures.
+//! - `setup-cross [--dry-run]`: install what `dist` and `pi-test` need on a Debian host.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,6 +23,7 @@ mod deb;
 mod dist;
 mod elf;
 mod package;
+mod pi_test;
 mod setup_cross;
 mod smoke;
 mod target;
@@ -41,7 +46,9 @@ enum Command {
     },
     /// Build, strip, check, smoke-test and package the release binaries.
     Dist(dist::Options),
-    /// Install the cross toolchain, qemu-user and cargo-deb (Debian, as root).
+    /// Run the aarch64 release binaries on an emulated Raspberry Pi 4 (after `dist`).
+    PiTest(pi_test::Options),
+    /// Install the cross toolchain, qemu-user, qemu-system-arm and cargo-deb (Debian, as root).
     SetupCross {
         /// Print the commands instead of running them.
         #[arg(long)]
@@ -54,6 +61,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Docs { check } => docs(check),
         Command::Dist(options) => dist::run(&options),
+        Command::PiTest(options) => pi_test::run(&options),
         Command::SetupCross { dry_run } => setup_cross::run(dry_run),
     };
     match result {
@@ -116,5 +124,15 @@ mod tests {
         assert_eq!(options.target, "aarch64-unknown-linux-gnu");
         assert!(options.no_default_features);
         assert_eq!(options.features, ["system", "network"]);
+    }
+
+    #[test]
+    fn pi_test_takes_its_flags() {
+        let cli =
+            Cli::try_parse_from(["xtask", "pi-test", "--native", "--memory", "2048", "--keep"])
+                .unwrap();
+        let Command::PiTest(options) = cli.command else { panic!("{cli:?}") };
+        assert!(options.native && options.keep);
+        assert_eq!(options.memory, 2048);
     }
 }

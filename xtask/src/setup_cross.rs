@@ -4,7 +4,8 @@
 //! rustup cannot fetch other targets on this project's machines, but Debian can: `rustc-web`
 //! (`/usr/bin/rustc`, 1.96) with `libstd-rust-web-dev:arm64` (its aarch64 standard library),
 //! the cross gcc as linker and C compiler, and the arm64 C library headers and start files
-//! (`../shared/notes/toolchain.md`). `qemu-user` runs the smoke test; cargo-deb makes the `.deb`.
+//! (`../shared/notes/toolchain.md`). `qemu-user` runs the smoke test; cargo-deb makes the `.deb`;
+//! `qemu-system-arm` boots the emulated Pi of `cargo xtask pi-test`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,13 +15,17 @@ use anyhow::{Context, bail};
 use crate::cmd;
 use crate::target::Target;
 
-/// Debian packages for cross-building to aarch64 and smoke-testing the result under qemu.
+/// Debian packages for cross-building to aarch64, smoke-testing the result under qemu-user
+/// (dist) and running it on an emulated Pi (`pi-test`: qemu-system-arm; cpio checks its
+/// initramfs writer).
 pub(crate) const APT_PACKAGES: &[&str] = &[
     "rustc-web",
     "libstd-rust-web-dev:arm64",
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-user",
+    "qemu-system-arm",
+    "cpio",
 ];
 
 /// The command that installs cargo-deb (≈ 4 min to compile on 2 cores).
@@ -201,7 +206,7 @@ mod tests {
         assert_eq!(
             commands[2],
             "apt-get install -y rustc-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu \
-             libc6-dev-arm64-cross qemu-user"
+             libc6-dev-arm64-cross qemu-user qemu-system-arm cpio"
         );
         assert!(commands[3].ends_with("cargo install --locked cargo-deb"));
     }
