@@ -29,6 +29,11 @@ use crate::{cmd, deb, package, workspace_root};
 /// The binaries a release ships, each built from the package of the same name.
 const BINARIES: [&str; 2] = ["vimeo-monitor", "health-server"];
 
+/// The most each stripped release binary may weigh, in bytes ("6 MB", decimal): a Pi's SD
+/// card and a venue's uplink carry every update (issue 15; docs/benchmarks.md, "Binary size").
+/// Enforced for the default feature set, the one that ships; smaller sets are only reported.
+const SIZE_BUDGET: u64 = 6_000_000;
+
 /// The systemd units in `deploy/` and where the `.deb` installs each.
 const UNITS: [(&str, &str); 2] = [
     ("deploy/vimeo-monitor.service", "usr/lib/systemd/user"),
@@ -117,6 +122,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     let step = Instant::now();
     let strip = target.strip_program(cross);
     let mut binaries = Vec::new();
+    let mut sizes = Vec::new();
     for name in BINARIES {
         let path = bin_dir.join(name);
         let built = size(&path)?;
@@ -126,11 +132,20 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         rows.push(Row {
             artifact: relative(&root, &path),
             size: stripped,
-            checks: format!("{}; {built} -> {stripped} bytes by strip", summarize(&checks)),
+            checks: format!(
+                "{}; {built} -> {stripped} bytes by strip; {}",
+                summarize(&checks),
+                against_budget(stripped)
+            ),
         });
         binaries.push(path);
+        sizes.push((name, stripped));
     }
     timings.push(("strip + ELF checks", step.elapsed()));
+    if let Some(error) = over_budget(&sizes, !options.no_default_features) {
+        print_table(&rows);
+        bail!("{error}");
+    }
 
     // 3. Smoke test.
     let step = Instant::now();
@@ -280,6 +295,40 @@ fn effective_features(root: &Path, target: &Target, options: &Options) -> anyhow
     Ok(packages.join(" "))
 }
 
+/// `5.81 MB (96.8%) of the 6 MB budget`, or `6.12 MB, OVER the 6 MB budget`.
+fn against_budget(stripped: u64) -> String {
+    let mb = stripped as f64 / 1e6;
+    let budget = SIZE_BUDGET / 1_000_000;
+    if stripped <= SIZE_BUDGET {
+        let share = stripped as f64 / SIZE_BUDGET as f64 * 100.0;
+        format!("{mb:.2} MB ({share:.1}%) of the {budget} MB budget")
+    } else {
+        format!("{mb:.2} MB, OVER the {budget} MB budget")
+    }
+}
+
+/// The error when a stripped binary of the default feature set (`enforced`) is over
+/// [`SIZE_BUDGET`], naming each such binary, its size and the budget; `None` when all fit.
+fn over_budget(sizes: &[(&str, u64)], enforced: bool) -> Option<String> {
+    let over: Vec<String> = sizes
+        .iter()
+        .filter(|(_, size)| *size > SIZE_BUDGET)
+        .map(|(name, size)| {
+            format!(
+                "{name} is {size} bytes stripped, over the 6 MB budget ({SIZE_BUDGET} bytes) by {} bytes",
+                size - SIZE_BUDGET
+            )
+        })
+        .collect();
+    (enforced && !over.is_empty()).then(|| {
+        format!(
+            "{}\n(each release binary must stay within 6 MB stripped: see docs/benchmarks.md, \
+             \"Binary size\", for what makes up the size and what was trimmed)",
+            over.join("\n")
+        )
+    })
+}
+
 fn size(path: &Path) -> anyhow::Result<u64> {
     Ok(std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len())
 }
@@ -387,6 +436,32 @@ mod tests {
             "{full}"
         );
         assert!(full.contains("vimeo-monitor [default,health]"), "{full}");
+    }
+
+    #[test]
+    fn a_binary_over_six_megabytes_fails_the_default_build_and_names_itself() {
+        let fits = [("vimeo-monitor", 5_999_999), ("health-server", 6_000_000)];
+        assert_eq!(over_budget(&fits, true), None);
+        let over = [("vimeo-monitor", 5_000_000), ("health-server", 6_000_001)];
+        let error = over_budget(&over, true).unwrap();
+        assert!(
+            error.starts_with(
+                "health-server is 6000001 bytes stripped, over the 6 MB budget (6000000 bytes) by 1 bytes\n"
+            ),
+            "{error}"
+        );
+        assert!(!error.contains("vimeo-monitor is"), "{error}");
+        let both = [("vimeo-monitor", 7_000_000), ("health-server", 7_900_000)];
+        assert_eq!(over_budget(&both, true).unwrap().matches("over the 6 MB budget").count(), 2);
+        // A non-default feature set is reported, not held to the budget.
+        assert_eq!(over_budget(&both, false), None);
+    }
+
+    #[test]
+    fn the_summary_shows_each_binary_against_the_budget() {
+        assert_eq!(against_budget(5_400_000), "5.40 MB (90.0%) of the 6 MB budget");
+        assert_eq!(against_budget(6_000_000), "6.00 MB (100.0%) of the 6 MB budget");
+        assert_eq!(against_budget(7_912_345), "7.91 MB, OVER the 6 MB budget");
     }
 
     #[test]

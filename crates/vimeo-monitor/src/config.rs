@@ -123,7 +123,7 @@ impl fmt::Display for PlayerKind {
 /// Logging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSettings {
-    /// A level or `tracing` `EnvFilter` directives, validated (`LOG_LEVEL`).
+    /// A level or `tracing` `target=level` directives, validated (`LOG_LEVEL`).
     pub level: String,
     /// A file that receives the logs too, rotated daily (`LOG_FILE`).
     pub file: Option<PathBuf>,

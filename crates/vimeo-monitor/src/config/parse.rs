@@ -98,16 +98,16 @@ pub(crate) fn args(value: &Value) -> Result<Vec<String>, Option<SplitError>> {
 /// Levels `tracing` knows, as `LOG_LEVEL` accepts them.
 const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
-/// A level (`info`), or `tracing` `EnvFilter` directives in which every directive names its
-/// level (`info,player=debug`). A bare word that is not a level is refused:
-/// `EnvFilter` would take `debg` as a target and log everything from it.
+/// A level (`info`), or `tracing` directives in which every directive names its level
+/// (`info,player=debug`). A bare word that is not a level is refused: the filter would take
+/// `debg` as a target and log everything from it.
 pub(crate) fn log_level(value: &Value) -> Option<String> {
     let text = value.as_str()?.trim();
     let is_level = |s: &str| LEVELS.iter().any(|l| l.eq_ignore_ascii_case(s.trim()));
     let every_directive_has_a_level = text.split(',').all(|directive| {
         is_level(directive) || directive.rsplit_once('=').is_some_and(|(_, level)| is_level(level))
     });
-    let parses = tracing_subscriber::EnvFilter::try_new(text).is_ok();
+    let parses = crate::logging::filter(text).is_some();
     (!text.is_empty() && every_directive_has_a_level && parses).then(|| text.to_owned())
 }
 
