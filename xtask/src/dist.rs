@@ -107,7 +107,11 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     }
     let version = env!("CARGO_PKG_VERSION");
     let target_dir = root.join(if cross { "target/dist-build" } else { "target/dist-build-host" });
-    let bin_dir = target_dir.join(target.triple).join("release");
+    let bin_dir = if cross {
+        cross_release_dir(&root, &target)
+    } else {
+        target_dir.join(target.triple).join("release")
+    };
     let mut timings: Vec<(&str, Duration)> = Vec::new();
     let mut rows = Vec::new();
 
@@ -232,13 +236,26 @@ fn build_command(
     target_dir: &Path,
     options: &Options,
 ) -> Command {
+    let mut command = release_build(root, target, cross, target_dir);
+    select_packages(&mut command, options);
+    command
+}
+
+/// `cargo build --release --locked` for `target` into `target_dir`, with Debian's rustc and the
+/// cross gcc when `cross`; the caller adds the packages. `pi-test` builds its guest program with
+/// it, so the guest is compiled exactly as the binaries it tests.
+pub(crate) fn release_build(
+    root: &Path,
+    target: &Target,
+    cross: bool,
+    target_dir: &Path,
+) -> Command {
     let mut command = Command::new(cmd::cargo());
     command
         .current_dir(root)
         .args(["build", "--release", "--locked", "--target", target.triple])
         .arg("--target-dir")
         .arg(target_dir);
-    select_packages(&mut command, options);
     if cross {
         let gcc = format!("{}-gcc", target.gnu_prefix);
         let cc_key = target.triple.replace('-', "_");
@@ -249,6 +266,11 @@ fn build_command(
             .env(format!("AR_{cc_key}"), format!("{}-ar", target.gnu_prefix));
     }
     command
+}
+
+/// Where a cross build leaves its binaries: `target/dist-build/<triple>/release`.
+pub(crate) fn cross_release_dir(root: &Path, target: &Target) -> PathBuf {
+    root.join("target/dist-build").join(target.triple).join("release")
 }
 
 /// `--package` for each binary, and the feature flags asked for.

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::setup_cross::{self, DEBIAN_RUSTC, Missing};
+use crate::setup_cross::{self, Missing};
 use crate::target::Target;
-use crate::{cmd, workspace_root};
+use crate::{cmd, dist, workspace_root};
 
 mod console;
 mod data;
@@ -75,7 +75,7 @@ pub(crate) struct Options {
 
 /// Where `cargo xtask dist --target aarch64-unknown-linux-gnu` leaves the stripped binaries.
 fn dist_release_dir(root: &Path) -> PathBuf {
-    root.join("target/dist-build").join(Target::AARCH64.triple).join("release")
+    dist::cross_release_dir(root, &Target::AARCH64)
 }
 
 /// Run `pi-test`.
@@ -145,20 +145,9 @@ fn arm64_is_foreign() -> bool {
 /// The cross `cargo build` of `pi-guest`, exactly as dist builds the release binaries (Debian's
 /// rustc with the cross gcc, dist's target directory: the dependencies are already built).
 fn guest_build_command(root: &Path) -> Command {
-    let target = Target::AARCH64;
-    let gcc = format!("{}-gcc", target.gnu_prefix);
-    let cc_key = target.triple.replace('-', "_");
-    let mut command = Command::new(cmd::cargo());
-    command
-        .current_dir(root)
-        .args(["build", "--release", "--locked", "--target", target.triple])
-        .arg("--target-dir")
-        .arg(root.join("target/dist-build"))
-        .args(["--package", GUEST])
-        .env("RUSTC", DEBIAN_RUSTC)
-        .env(format!("CARGO_TARGET_{}_LINKER", target.env_key()), &gcc)
-        .env(format!("CC_{cc_key}"), &gcc)
-        .env(format!("AR_{cc_key}"), format!("{}-ar", target.gnu_prefix));
+    let mut command =
+        dist::release_build(root, &Target::AARCH64, true, &root.join("target/dist-build"));
+    command.args(["--package", GUEST]);
     command
 }
 
