@@ -83,11 +83,16 @@ fn init_logging() {
     // `RUST_LOG`: a level or `target=level` directives (`info,health_server=debug`). `Targets`,
     // not `EnvFilter`: the same directives without span and field matching, and no regex
     // engine in the binary (about 0.3 MB on aarch64).
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .filter(|text| !text.trim().is_empty())
-        .and_then(|text| text.split(',').map(str::trim).collect::<Vec<_>>().join(",").parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let requested = std::env::var("RUST_LOG").ok().filter(|text| !text.trim().is_empty());
+    let parsed = requested.as_deref().map(|text| {
+        text.split(',').map(str::trim).collect::<Vec<_>>().join(",").parse::<Targets>()
+    });
+    let default = || Targets::new().with_default(LevelFilter::INFO);
+    let (filter, refused) = match parsed {
+        Some(Ok(filter)) => (filter, None),
+        Some(Err(error)) => (default(), Some(error)),
+        None => (default(), None),
+    };
     // Colours only for a person at a terminal, not for journald or a log file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
@@ -96,6 +101,14 @@ fn init_logging() {
         .finish()
         .with(filter)
         .init();
+    // A typo in the log level must not silence the exporter, nor pass unnoticed.
+    if let (Some(value), Some(error)) = (requested, refused) {
+        tracing::warn!(
+            "RUST_LOG={value:?} is not a log filter ({error}): logging at info. Allowed: trace, \
+             debug, info, warn, error or off, or target=level directives such as \
+             info,health_server=debug"
+        );
+    }
 }
 
 /// Loads and validates the configuration, logging its warnings.

@@ -44,6 +44,33 @@ async fn check_config_lists_every_problem_and_exits_2() {
     assert!(stderr.contains("HEALTH_STREAM_ENABLED=maybe"), "{stderr}");
 }
 
+/// `RUST_LOG` that is not a filter: a warning naming the variable and value, logging at info,
+/// and the exporter still does its job.
+#[tokio::test]
+async fn a_bad_log_filter_is_named_and_info_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(binary()
+        .current_dir(dir.path())
+        .arg("--check-config")
+        .env("RUST_LOG", "info,health_server=loud"))
+    .await;
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert!(stdout.contains("HEALTH_METRICS_PORT="), "{stdout}");
+    assert!(
+        stderr.contains(r#"RUST_LOG="info,health_server=loud" is not a log filter"#),
+        "{stderr}"
+    );
+    assert!(stderr.contains("logging at info"), "{stderr}");
+
+    let (code, _, stderr) = run(binary()
+        .current_dir(dir.path())
+        .arg("--check-config")
+        .env("RUST_LOG", "info, health_server=debug"))
+    .await;
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert!(!stderr.contains("not a log filter"), "{stderr}");
+}
+
 #[tokio::test]
 async fn once_prints_a_valid_exposition_and_exits() {
     let dir = tempfile::tempdir().unwrap();
