@@ -53,7 +53,7 @@ pub(crate) async fn run(context: &Context, report: &mut Report) -> anyhow::Resul
         ("HEALTH_SCRIPT_INTERVAL", "1".to_owned()),
         ("HEALTH_REMOTE_WRITE_URL", sinks.write_url()),
         ("HEALTH_REMOTE_WRITE_INTERVAL", "2".to_owned()),
-        ("LOG_LEVEL", "info".to_owned()),
+        ("RUST_LOG", "info".to_owned()), // the standalone exporter's filter; LOG_LEVEL is the kiosk's
     ];
     let config_arg = config.display().to_string();
     let mut exporter =
